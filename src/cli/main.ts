@@ -1,0 +1,72 @@
+/**
+ * The `layerscope` command: argv → engine. Every failure is one line on stderr that says what
+ * went wrong and where; the exit code is 2 for usage errors, 1 otherwise.
+ */
+import { isEngineError } from "../engine";
+import { UsageError } from "./args";
+import { chainCommand, chainUsage } from "./chainCommand";
+import type { CommandContext } from "./context";
+import { diffCommand, diffUsage } from "./diffCommand";
+
+type Command = (argv: readonly string[], ctx: CommandContext) => Promise<number>;
+
+const commands: Record<string, { run: Command; usage: string }> = {
+    diff: { run: diffCommand, usage: diffUsage },
+    chain: { run: chainCommand, usage: chainUsage },
+};
+
+function usage(): string {
+    return ["usage:", ...Object.values(commands).map((c) => c.usage), ""].join("\n\n");
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+    const [name, ...rest] = argv;
+    if (!name || name === "--help" || name === "-h" || name === "help") {
+        process.stdout.write(usage());
+        return name ? 0 : 2;
+    }
+    const command = commands[name];
+    if (!command) {
+        process.stderr.write(`layerscope: unknown command ${JSON.stringify(name)} (commands: ${Object.keys(commands).join(", ")})\n`);
+        return 2;
+    }
+    if (rest.includes("--help") || rest.includes("-h")) {
+        process.stdout.write(`usage: ${command.usage}\n`);
+        return 0;
+    }
+    const abort = new AbortController();
+    const onSignal = (): void => abort.abort();
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+    const ctx: CommandContext = {
+        stdout: process.stdout,
+        print: (line) => process.stdout.write(`${line}\n`),
+        signal: abort.signal,
+    };
+    try {
+        return await command.run(rest, ctx);
+    } catch (err) {
+        if (err instanceof UsageError) {
+            process.stderr.write(`layerscope ${name}: ${err.message}\nusage: ${command.usage.split("\n")[0]}\n`);
+            return 2;
+        }
+        const message = isEngineError(err) ? err.message : err instanceof Error ? err.message : String(err);
+        process.stderr.write(`layerscope ${name}: ${message.replace(/\s*\n\s*/g, " ")}\n`);
+        return 1;
+    } finally {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+    }
+}
+
+if (require.main === module) {
+    main(process.argv.slice(2)).then(
+        (code) => {
+            process.exitCode = code;
+        },
+        (err: unknown) => {
+            process.stderr.write(`layerscope: internal error: ${err instanceof Error ? err.stack : String(err)}\n`);
+            process.exitCode = 1;
+        },
+    );
+}

@@ -1,0 +1,73 @@
+/**
+ * Engine errors carry a stable code (tests assert the code, never the message), the path or
+ * object they concern, and a message written for a person: what went wrong, where, what to do.
+ */
+export type ErrorCode =
+    | "InvalidArgument"
+    | "NotFound"
+    | "PermissionDenied"
+    | "AlreadyExists"
+    | "FailedPrecondition"
+    | "Unsupported"
+    | "ChangedWhileReading"
+    | "UnsafePath"
+    | "Corrupt"
+    | "Canceled"
+    | "Io"
+    | "Internal";
+
+export interface ErrorData {
+    /** The filesystem path (or object id) the error is about, when there is one. */
+    readonly path?: string;
+    readonly [key: string]: unknown;
+}
+
+export class EngineError extends Error {
+    override readonly name = "EngineError";
+
+    constructor(
+        readonly code: ErrorCode,
+        message: string,
+        readonly data: ErrorData = {},
+        options?: { cause?: unknown },
+    ) {
+        super(message, options);
+    }
+}
+
+export function isEngineError(err: unknown, code?: ErrorCode): err is EngineError {
+    return err instanceof EngineError && (code === undefined || err.code === code);
+}
+
+/** Maps a Node system error raised on `path` to an EngineError with a helpful message. */
+export function fromSystemError(err: unknown, path: string, action: string): EngineError {
+    if (err instanceof EngineError) {
+        return err;
+    }
+    const e = err as NodeJS.ErrnoException;
+    switch (e?.code) {
+        case "ENOENT":
+        case "ENOTDIR":
+            return new EngineError("NotFound", `${path}: does not exist (while ${action})`, { path }, { cause: err });
+        case "EACCES":
+        case "EPERM":
+            return new EngineError(
+                "PermissionDenied",
+                `${path}: permission denied (while ${action}); run as a user that can read it, or fix its permissions`,
+                { path },
+                { cause: err },
+            );
+        case "ELOOP":
+            return new EngineError("UnsafePath", `${path}: is a symlink where a real file or directory was expected (while ${action})`, { path }, { cause: err });
+        case "ABORT_ERR":
+            return new EngineError("Canceled", `canceled (while ${action})`, { path }, { cause: err });
+        default: {
+            const detail = e?.code ? `${e.code}: ${e.message}` : String(err);
+            return new EngineError("Io", `${path}: ${detail} (while ${action})`, { path }, { cause: err });
+        }
+    }
+}
+
+export function assertNever(x: never, what = "value"): never {
+    throw new EngineError("Internal", `unexpected ${what}: ${JSON.stringify(x)}`);
+}

@@ -1,0 +1,54 @@
+/**
+ * A file written under a temporary name beside its destination and renamed into place only when
+ * complete, so a reader never sees a partial file and a failure leaves nothing behind.
+ */
+import { randomBytes } from "node:crypto";
+import { promises as fsp } from "node:fs";
+import * as path from "node:path";
+import { fileHandleSink } from "../archive/sinks";
+import type { ByteSink } from "../archive/tarStream";
+import { fromSystemError } from "../errors";
+
+export interface AtomicFileSink extends ByteSink {
+    /** fsyncs, renames into place. */
+    commit(): Promise<void>;
+    /** Removes the temporary file (safe to call after a failed or successful commit). */
+    abort(): Promise<void>;
+}
+
+export async function atomicFileSink(dest: string): Promise<AtomicFileSink> {
+    const abs = path.resolve(dest);
+    const tmp = path.join(path.dirname(abs), `.${path.basename(abs)}.${randomBytes(6).toString("hex")}.tmp`);
+    let fh: fsp.FileHandle;
+    try {
+        fh = await fsp.open(tmp, "wx", 0o644);
+    } catch (err) {
+        throw fromSystemError(err, abs, "creating the output file");
+    }
+    const sink = fileHandleSink(fh, abs);
+    let open = true;
+    let committed = false;
+    return {
+        write: sink.write,
+        commit: async () => {
+            try {
+                await fh.sync();
+                await fh.close();
+                open = false;
+                await fsp.rename(tmp, abs);
+                committed = true;
+            } catch (err) {
+                throw fromSystemError(err, abs, "finishing the output file");
+            }
+        },
+        abort: async () => {
+            if (open) {
+                open = false;
+                await fh.close().catch(() => undefined);
+            }
+            if (!committed) {
+                await fsp.rm(tmp, { force: true });
+            }
+        },
+    };
+}

@@ -1,0 +1,11 @@
+/**
+ * The engine's one public entry. The CLI and the extension import only from here.
+ * Nothing under src/engine imports `vscode`.
+ */
+export { EngineError, isEngineError, type ErrorCode } from "./errors";
+export { writeDiff, type WriteDiffOptions, type DiffResult } from "./diff/writeDiff";
+export { parseWhiteoutTime, WHITEOUT_EPOCH, type WhiteoutTime } from "./archive/whiteoutTime";
+export { chainID, chainIDs } from "./identity/chainID";
+export type { Digest } from "./digest/hashSink";
+export type { ByteSink } from "./archive/tarStream";
+export { atomicFileSink, type AtomicFileSink } from "./fs/atomicFile";
