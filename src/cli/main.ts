@@ -47,7 +47,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await command.run(rest, ctx);
     } catch (err) {
         if (err instanceof UsageError) {
-            process.stderr.write(`layerscope ${name}: ${err.message}\nusage: ${command.usage.split("\n")[0]}\n`);
+            process.stderr.write(`layerscope ${name}: ${err.message} (usage: ${command.usage.split("\n")[0]})\n`);
             return 2;
         }
         const message = isEngineError(err) ? err.message : err instanceof Error ? err.message : String(err);

@@ -7,7 +7,7 @@ import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { fileHandleSink } from "../archive/sinks";
 import type { ByteSink } from "../archive/tarStream";
-import { fromSystemError } from "../errors";
+import { EngineError, fromSystemError } from "../errors";
 
 export interface AtomicFileSink extends ByteSink {
     /** fsyncs, renames into place. */
@@ -23,6 +23,9 @@ export async function atomicFileSink(dest: string): Promise<AtomicFileSink> {
     try {
         fh = await fsp.open(tmp, "wx", 0o644);
     } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") {
+            throw new EngineError("NotFound", `${abs}: the folder for this output file does not exist`, { path: abs }, { cause: err });
+        }
         throw fromSystemError(err, abs, "creating the output file");
     }
     const sink = fileHandleSink(fh, abs);
