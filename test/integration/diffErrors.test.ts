@@ -43,7 +43,7 @@ class MutatingTree extends DirTree {
         super(root);
     }
 
-    override async openFile(rel: Buffer, expect: FileStat): Promise<FileReader> {
+    override openFile(rel: Buffer, expect: FileStat): FileReader {
         this.mutate(this.abs(rel).toString());
         return super.openFile(rel, expect);
     }

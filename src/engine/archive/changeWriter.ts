@@ -13,7 +13,7 @@
  */
 import { EngineError } from "../errors";
 import { devMajor, devMinor, type FileStat, fileType, isDir, isSymlink, S_IFMT } from "../fs/fileStat";
-import type { TreeReader } from "../fs/tree";
+import type { FileReader, TreeReader } from "../fs/tree";
 import type { ChangeKind } from "../diff/changes";
 import { floorDiv, NS_PER_SECOND } from "../util/bigint";
 import {
@@ -36,12 +36,14 @@ const SLASH = 0x2f;
 const WHITEOUT_PREFIX = Buffer.from(".wh.");
 const CAPABILITY_RECORD = "SCHILY.xattr.security.capability";
 const COPY_CHUNK = 1 << 20;
+/** Files below this size are read with one synchronous call. */
+const SMALL_FILE = 256 * 1024;
 
 export class ChangeWriter {
     private readonly inodeSrc = new Map<bigint, Buffer>();
     private readonly inodeRefs = new Map<bigint, Buffer[]>();
     private readonly addedDirs = new Set<string>();
-    private readonly bufs = [Buffer.allocUnsafeSlow(COPY_CHUNK), Buffer.allocUnsafeSlow(COPY_CHUNK)];
+    private readonly bufs = [Buffer.allocUnsafeSlow(COPY_CHUNK + 1), Buffer.allocUnsafeSlow(COPY_CHUNK + 1)];
 
     constructor(
         private readonly out: TarStream,
@@ -96,7 +98,7 @@ export class ChangeWriter {
             }
             return; // sockets are not layer content
         }
-        const link = isSymlink(stat) ? await this.source.readlink(rel) : Buffer.alloc(0);
+        const link = isSymlink(stat) ? this.source.readlink(rel) : Buffer.alloc(0);
         let name = rel.subarray(1);
         if (isDir(stat) && name[name.length - 1] !== SLASH) {
             name = Buffer.concat([name, Buffer.from("/")]);
@@ -160,7 +162,7 @@ export class ChangeWriter {
             if (!this.addedDirs.has(key)) {
                 this.addedDirs.add(key);
                 const parentRel = Buffer.concat([Buffer.from("/"), parent]);
-                const st = await this.source.lstat(parentRel);
+                const st = this.source.lstat(parentRel);
                 if (!st || !isDir(st)) {
                     // containerd follows a symlink here; a parent that is not a directory only
                     // happens when the tree changes under us, and following it could leave the root.
@@ -193,36 +195,53 @@ export class ChangeWriter {
         await this.out.writeSmall(blocks);
     }
 
-    /** Copies exactly `stat.size` bytes; a file that grew or shrank meanwhile is an error. */
+    /**
+     * Copies exactly `stat.size` bytes; a file that grew or shrank meanwhile is an error. Small
+     * files take one read (of size+1, which also proves the end); large ones are read ahead
+     * asynchronously while the previous chunk is hashed and written.
+     */
     private async copyFile(rel: Buffer, stat: FileStat): Promise<void> {
-        const file = await this.source.openFile(rel, stat);
+        const file = this.source.openFile(rel, stat);
         try {
             const size = Number(stat.size);
-            let pos = 0;
-            let i = 0;
-            let pending = quiet(file.read(this.bufs[0]!, Math.min(COPY_CHUNK, size), 0));
-            while (pos < size) {
-                const want = Math.min(COPY_CHUNK, size - pos);
-                const n = await pending;
-                if (n !== want) {
-                    throw this.changed(rel, "shrank");
+            if (size < SMALL_FILE) {
+                const buf = this.bufs[0]!;
+                const n = file.readSync(buf, 0, size + 1, 0);
+                if (n !== size) {
+                    throw this.changed(rel, n > size ? "grew" : "shrank");
                 }
-                const chunk = this.bufs[i & 1]!.subarray(0, n);
-                pos += n;
-                i++;
-                if (pos < size) {
-                    // Read ahead into the other buffer while this chunk is hashed and written.
-                    pending = quiet(file.read(this.bufs[i & 1]!, Math.min(COPY_CHUNK, size - pos), pos));
-                }
-                await this.out.writeData(chunk);
-            }
-            if ((await file.read(this.bufs[0]!, 1, size)) !== 0) {
-                throw this.changed(rel, "grew");
+                await this.out.writeSmall(buf.subarray(0, n));
+            } else {
+                await this.copyLarge(file, rel, size);
             }
         } finally {
-            await file.close();
+            file.close();
         }
         await this.out.pad(stat.size);
+    }
+
+    private async copyLarge(file: FileReader, rel: Buffer, size: number): Promise<void> {
+        let pos = 0;
+        let i = 0;
+        let pending = quiet(file.readAsync(this.bufs[0]!, 0, Math.min(COPY_CHUNK, size), 0));
+        while (pos < size) {
+            const want = Math.min(COPY_CHUNK, size - pos);
+            const n = await pending;
+            if (n !== want) {
+                throw this.changed(rel, "shrank");
+            }
+            const chunk = this.bufs[i & 1]!.subarray(0, n);
+            pos += n;
+            i++;
+            if (pos < size) {
+                // Read ahead into the other buffer while this chunk is hashed and written.
+                pending = quiet(file.readAsync(this.bufs[i & 1]!, 0, Math.min(COPY_CHUNK, size - pos), pos));
+            }
+            await this.out.writeData(chunk);
+        }
+        if (file.readSync(this.bufs[0]!, 0, 1, size) !== 0) {
+            throw this.changed(rel, "grew");
+        }
     }
 
     private changed(rel: Buffer, how: string): EngineError {

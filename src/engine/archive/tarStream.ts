@@ -9,7 +9,7 @@ export interface ByteSink {
     write(chunk: Buffer): void | Promise<void>;
 }
 
-const STAGE_SIZE = 256 * 1024;
+const STAGE_SIZE = 1024 * 1024;
 
 export class TarStream {
     private stage = Buffer.allocUnsafe(STAGE_SIZE);

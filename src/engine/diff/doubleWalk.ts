@@ -6,6 +6,7 @@ import { type FileStat, isDir } from "../fs/fileStat";
 import type { TreeReader } from "../fs/tree";
 import type { ChangeFunc, ChangeKind } from "./changes";
 import { sameFile } from "./sameFile";
+import { Yielder } from "../util/yielder";
 import { walkTree, type WalkEntry } from "./walk";
 
 /** directoryCompare: byte order with '/' counted as NUL, then shorter first. */
@@ -49,8 +50,9 @@ export async function doubleWalkDiff(
     changeFn: ChangeFunc,
     options: DoubleWalkOptions = {},
 ): Promise<void> {
-    const w1 = walkTree(lower, lowerBase, { signal: options.signal });
-    const w2 = walkTree(upper, upperBase, { hideWhiteouts: options.upperHidesWhiteouts, signal: options.signal });
+    const w1 = walkTree(lower, lowerBase);
+    const w2 = walkTree(upper, upperBase, { hideWhiteouts: options.upperHidesWhiteouts });
+    const yielder = new Yielder(options.signal);
     let f1: WalkEntry | null = null;
     let f2: WalkEntry | null = null;
     let done1 = false;
@@ -58,13 +60,14 @@ export async function doubleWalkDiff(
     let rmdir: Buffer | null = null;
     try {
         for (;;) {
+            await yielder.maybeYield();
             if (!f1 && !done1) {
-                const r = await w1.next();
+                const r = w1.next();
                 if (r.done) done1 = true;
                 else f1 = r.value;
             }
             if (!f2 && !done2) {
-                const r = await w2.next();
+                const r = w2.next();
                 if (r.done) done2 = true;
                 else f2 = r.value;
             }
@@ -97,7 +100,7 @@ export async function doubleWalkDiff(
             } else {
                 kind = "modify";
                 path = f2!.path;
-                const same = await sameFile(
+                const same = sameFile(
                     { tree: lower, path: f1!.treePath, stat: f1!.stat },
                     { tree: upper, path: f2!.treePath, stat: f2!.stat },
                 );
@@ -119,7 +122,7 @@ export async function doubleWalkDiff(
             await changeFn(kind, path, stat);
         }
     } finally {
-        await w1.return(undefined);
-        await w2.return(undefined);
+        w1.return(undefined);
+        w2.return(undefined);
     }
 }

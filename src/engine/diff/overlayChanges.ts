@@ -18,6 +18,7 @@ import type { TreeReader } from "../fs/tree";
 import type { ChangeFunc, ChangeKind } from "./changes";
 import { doubleWalkDiff } from "./doubleWalk";
 import { sameFile } from "./sameFile";
+import { Yielder } from "../util/yielder";
 import { rebase, walkTree } from "./walk";
 
 const OPAQUE_KEYS = ["trusted.overlay.opaque", "user.overlay.opaque"] as const;
@@ -30,10 +31,12 @@ export async function overlayChanges(
     changeFn: ChangeFunc,
     signal?: AbortSignal,
 ): Promise<void> {
-    const walker = walkTree(upperdir, base, { signal });
+    const walker = walkTree(upperdir, base);
+    const yielder = new Yielder(signal);
     let skip = false;
     for (;;) {
-        const r = await walker.next(skip);
+        await yielder.maybeYield();
+        const r = walker.next(skip);
         if (r.done) {
             return;
         }
@@ -53,7 +56,7 @@ export async function overlayChanges(
             }
         }
 
-        const lowerStat = await lower.lstat(path);
+        const lowerStat = lower.lstat(path);
         let kind: ChangeKind;
         let record = true;
         if (isWhiteoutDevice(stat)) {
@@ -63,7 +66,7 @@ export async function overlayChanges(
             kind = "delete";
         } else if (lowerStat) {
             kind = "modify";
-            if (await sameFile({ tree: lower, path, stat: lowerStat }, { tree: upperdir, path: treePath, stat })) {
+            if (sameFile({ tree: lower, path, stat: lowerStat }, { tree: upperdir, path: treePath, stat })) {
                 record = false;
             }
         } else {

@@ -23,7 +23,7 @@ function capabilities(e: Entry): Buffer {
     return e.tree.getxattr(e.path, "security.capability") ?? Buffer.alloc(0);
 }
 
-export async function sameFile(a: Entry, b: Entry): Promise<boolean> {
+export function sameFile(a: Entry, b: Entry): boolean {
     // os.SameFile: same device and inode.
     if (a.stat.dev === b.stat.dev && a.stat.ino === b.stat.ino) {
         return true;
@@ -49,7 +49,7 @@ export async function sameFile(a: Entry, b: Entry): Promise<boolean> {
     if (n1 === 0n && n2 === 0n) {
         // Both may have been truncated by a tar round trip: compare what the entries hold.
         if (isSymlink(a.stat)) {
-            return (await a.tree.readlink(a.path)).equals(await b.tree.readlink(b.path));
+            return a.tree.readlink(a.path).equals(b.tree.readlink(b.path));
         }
         if (a.stat.size === 0n) {
             return true;
@@ -59,15 +59,17 @@ export async function sameFile(a: Entry, b: Entry): Promise<boolean> {
     return n1 === n2;
 }
 
-async function compareFileContent(a: Entry, b: Entry): Promise<boolean> {
-    const fa = await a.tree.openFile(a.path, a.stat);
+const compareBufs = [Buffer.allocUnsafeSlow(COMPARE_CHUNK), Buffer.allocUnsafeSlow(COMPARE_CHUNK)] as const;
+
+function compareFileContent(a: Entry, b: Entry): boolean {
+    const fa = a.tree.openFile(a.path, a.stat);
     try {
-        const fb = await b.tree.openFile(b.path, b.stat);
+        const fb = b.tree.openFile(b.path, b.stat);
         try {
-            const ba = Buffer.allocUnsafe(COMPARE_CHUNK);
-            const bb = Buffer.allocUnsafe(COMPARE_CHUNK);
+            const [ba, bb] = compareBufs;
             for (let pos = 0; ; ) {
-                const [na, nb] = await Promise.all([fa.read(ba, COMPARE_CHUNK, pos), fb.read(bb, COMPARE_CHUNK, pos)]);
+                const na = fa.readSync(ba, 0, COMPARE_CHUNK, pos);
+                const nb = fb.readSync(bb, 0, COMPARE_CHUNK, pos);
                 if (na !== nb || ba.compare(bb, 0, nb, 0, na) !== 0) {
                     return false;
                 }
@@ -77,9 +79,9 @@ async function compareFileContent(a: Entry, b: Entry): Promise<boolean> {
                 pos += na;
             }
         } finally {
-            await fb.close();
+            fb.close();
         }
     } finally {
-        await fa.close();
+        fa.close();
     }
 }

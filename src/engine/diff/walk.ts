@@ -18,7 +18,6 @@ export interface WalkEntry {
 export interface WalkOptions {
     /** Hide overlayfs whiteout devices, as an overlay mount of the upperdir shows it. */
     readonly hideWhiteouts?: boolean;
-    readonly signal?: AbortSignal;
 }
 
 interface Frame {
@@ -31,32 +30,25 @@ export function rebase(base: Buffer, rel: Buffer): Buffer {
     return base.length === 1 ? rel : rel.length === 1 ? base : Buffer.concat([base, rel]);
 }
 
-export async function* walkTree(
-    tree: TreeReader,
-    base: Buffer,
-    options: WalkOptions = {},
-): AsyncGenerator<WalkEntry, void, boolean | undefined> {
-    const rootStat = await tree.lstat(base);
+export function* walkTree(tree: TreeReader, base: Buffer, options: WalkOptions = {}): Generator<WalkEntry, void, boolean | undefined> {
+    const rootStat = tree.lstat(base);
     if (!rootStat) {
         throw new EngineError("NotFound", `${tree.describe(base)}: does not exist`, { path: tree.describe(base) });
     }
     if (!isDir(rootStat)) {
         return;
     }
-    const stack: Frame[] = [{ rel: ROOT, names: await tree.readdir(base), index: 0 }];
+    const stack: Frame[] = [{ rel: ROOT, names: tree.readdir(base), index: 0 }];
     while (stack.length > 0) {
         const frame = stack[stack.length - 1]!;
         if (frame.index >= frame.names.length) {
             stack.pop();
             continue;
         }
-        if (options.signal?.aborted) {
-            throw new EngineError("Canceled", "canceled");
-        }
         const name = frame.names[frame.index++]!;
         const rel = joinRel(frame.rel, name);
         const treePath = rebase(base, rel);
-        const stat = await tree.lstat(treePath);
+        const stat = tree.lstat(treePath);
         if (!stat) {
             throw new EngineError(
                 "ChangedWhileReading",
@@ -69,7 +61,7 @@ export async function* walkTree(
         }
         const skip = yield { path: rel, treePath, stat };
         if (isDir(stat) && !skip) {
-            stack.push({ rel, names: await tree.readdir(treePath), index: 0 });
+            stack.push({ rel, names: tree.readdir(treePath), index: 0 });
         }
     }
 }

@@ -33,14 +33,14 @@ export interface DiffResult {
     readonly size: number;
 }
 
-async function openTree(t: string | TreeReader, role: string): Promise<TreeReader> {
+function openTree(t: string | TreeReader, role: string): TreeReader {
     if (typeof t !== "string") {
         return t;
     }
     const tree = new DirTree(t);
     let st;
     try {
-        st = await tree.lstat(ROOT);
+        st = tree.lstat(ROOT);
     } catch (err) {
         throw fromSystemError(err, tree.rootPath, `opening the ${role} directory`);
     }
@@ -58,8 +58,8 @@ function isByteSink(o: NodeJS.WritableStream | ByteSink): o is ByteSink {
 }
 
 export async function writeDiff(opts: WriteDiffOptions): Promise<DiffResult> {
-    const lower = await openTree(opts.lower, "lower");
-    const upper = await openTree(opts.upper, opts.overlay ? "upperdir" : "upper");
+    const lower = openTree(opts.lower, "lower");
+    const upper = openTree(opts.upper, opts.overlay ? "upperdir" : "upper");
     const hash = new HashSink();
     const sinks: ByteSink[] = [hash];
     if (opts.output) {

@@ -3,7 +3,7 @@
  * written, and every path is built from names the tree itself listed, so nothing outside the
  * root is reached through a symlink.
  */
-import { constants as C, promises as fsp } from "node:fs";
+import { closeSync, constants as C, fstatSync, lstatSync, openSync, read, readdirSync, readlinkSync, readSync } from "node:fs";
 import * as path from "node:path";
 import { EngineError, fromSystemError } from "../errors";
 import { type FileStat, isRegular, toFileStat } from "./fileStat";
@@ -25,30 +25,29 @@ export class DirTree implements TreeReader {
         return this.abs(rel).toString("utf8");
     }
 
-    async lstat(rel: Buffer): Promise<FileStat | null> {
+    lstat(rel: Buffer): FileStat | null {
         try {
-            return toFileStat(await fsp.lstat(this.abs(rel), { bigint: true }));
+            const st = lstatSync(this.abs(rel), { bigint: true, throwIfNoEntry: false });
+            return st ? toFileStat(st) : null;
         } catch (err) {
-            const code = (err as NodeJS.ErrnoException).code;
-            if (code === "ENOENT" || code === "ENOTDIR") {
+            if ((err as NodeJS.ErrnoException).code === "ENOTDIR") {
                 return null;
             }
             throw fromSystemError(err, this.describe(rel), "reading file metadata");
         }
     }
 
-    async readdir(rel: Buffer): Promise<Buffer[]> {
+    readdir(rel: Buffer): Buffer[] {
         try {
-            const names = await fsp.readdir(this.abs(rel), { encoding: "buffer" });
-            return names.sort(Buffer.compare);
+            return readdirSync(this.abs(rel), { encoding: "buffer" }).sort(Buffer.compare);
         } catch (err) {
             throw fromSystemError(err, this.describe(rel), "listing a directory");
         }
     }
 
-    async readlink(rel: Buffer): Promise<Buffer> {
+    readlink(rel: Buffer): Buffer {
         try {
-            return await fsp.readlink(this.abs(rel), { encoding: "buffer" });
+            return readlinkSync(this.abs(rel), { encoding: "buffer" });
         } catch (err) {
             throw fromSystemError(err, this.describe(rel), "reading a symlink");
         }
@@ -58,17 +57,17 @@ export class DirTree implements TreeReader {
         return lgetxattr(this.abs(rel), name);
     }
 
-    async openFile(rel: Buffer, expect: FileStat): Promise<FileReader> {
+    openFile(rel: Buffer, expect: FileStat): FileReader {
         const where = this.describe(rel);
-        let fh: fsp.FileHandle;
+        let fd: number;
         try {
             // O_NONBLOCK: if the entry was swapped for a FIFO, open must not hang.
-            fh = await fsp.open(this.abs(rel), C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK);
+            fd = openSync(this.abs(rel), C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK);
         } catch (err) {
             throw fromSystemError(err, where, "opening a file to read");
         }
         try {
-            const st = toFileStat(await fh.stat({ bigint: true }));
+            const st = toFileStat(fstatSync(fd, { bigint: true }));
             if (!isRegular(st) || st.ino !== expect.ino || st.dev !== expect.dev) {
                 throw new EngineError(
                     "ChangedWhileReading",
@@ -77,18 +76,25 @@ export class DirTree implements TreeReader {
                 );
             }
         } catch (err) {
-            await fh.close();
+            closeSync(fd);
             throw err instanceof EngineError ? err : fromSystemError(err, where, "checking an open file");
         }
         return {
-            read: async (buf, length, position) => {
+            readSync: (buf, offset, length, position) => {
                 try {
-                    return (await fh.read(buf, 0, length, position)).bytesRead;
+                    return readSync(fd, buf, offset, length, position);
                 } catch (err) {
                     throw fromSystemError(err, where, "reading a file");
                 }
             },
-            close: () => fh.close(),
+            readAsync: (buf, offset, length, position) =>
+                new Promise<number>((resolve, reject) => {
+                    read(fd, buf, offset, length, position, (err, n) => {
+                        if (err) reject(fromSystemError(err, where, "reading a file"));
+                        else resolve(n);
+                    });
+                }),
+            close: () => closeSync(fd),
         };
     }
 }
