@@ -80,7 +80,11 @@ export function mkdir(p: FsPath, opts: EntryOptions = {}): void {
 }
 
 /** Writes several files below `root` (parents created as needed), all with the same options. */
-export function writeFiles(root: FsPath, entries: Record<string, string | Uint8Array>, opts: EntryOptions = {}): void {
+export function writeFiles(
+    root: FsPath,
+    entries: Record<string, string | Uint8Array>,
+    opts: EntryOptions = {},
+): void {
     for (const [rel, content] of Object.entries(entries)) {
         const p = joinPath(root, rel);
         mkdir(dirnameOf(p));
@@ -115,8 +119,15 @@ export function mkfifo(p: FsPath, opts: EntryOptions = {}): void {
  * Creates a character ("c") or block ("b") device node (default mode 0o644). A char device
  * 0:0 is an overlayfs whiteout.
  */
-export function mknod(p: FsPath, kind: "c" | "b", major: number, minor: number, opts: EntryOptions = {}): void {
-    createWithCommand(p, (tmp) => execFileSync("mknod", ["--", tmp, kind, String(major), String(minor)]));
+export function mknod(
+    p: FsPath,
+    kind: "c" | "b",
+    major: number,
+    minor: number,
+    opts: EntryOptions = {},
+): void {
+    createWithCommand(p, (tmp) =>
+        execFileSync("mknod", ["--", tmp, kind, String(major), String(minor)]));
     applyOptions(p, { mode: 0o644, ...opts });
 }
 
@@ -157,7 +168,8 @@ export function setXattr(p: FsPath, name: string, value: string | Uint8Array): v
         setAttributeSync(s, name, value);
         return;
     }
-    const hex = "0x" + Buffer.from(typeof value === "string" ? Buffer.from(value) : value).toString("hex");
+    const bytes = typeof value === "string" ? Buffer.from(value) : Buffer.from(value);
+    const hex = `0x${bytes.toString("hex")}`;
     runOnEntry(p, "setfattr", ["-h", "-n", name, "-v", hex]);
 }
 
@@ -256,7 +268,8 @@ function runOnEntry(p: FsPath, cmd: string, args: string[]): void {
     const ino = fs.lstatSync(p).ino;
     const root = utf8Ancestor(p);
     const found = execFileSync("find", [
-        root, "-xdev", "-mindepth", "1", "-inum", String(ino), "-print", "-exec", cmd, ...args, "--", "{}", "+",
+        root, "-xdev", "-mindepth", "1", "-inum", String(ino),
+        "-print", "-exec", cmd, ...args, "--", "{}", "+",
     ]);
     if (found.length === 0) {
         throw new Error(`${cmd}: could not locate inode ${ino} under ${root}`);
