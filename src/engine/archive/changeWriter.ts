@@ -13,7 +13,7 @@
  */
 import { EngineError } from "../errors";
 import { devMajor, devMinor, type FileStat, fileType, isDir, isSymlink, S_IFMT } from "../fs/fileStat";
-import type { FileReader, TreeReader } from "../fs/tree";
+import type { TreeReader } from "../fs/tree";
 import type { ChangeKind } from "../diff/changes";
 import { floorDiv, NS_PER_SECOND } from "../util/bigint";
 import {
@@ -35,15 +35,12 @@ import type { WhiteoutTime } from "./whiteoutTime";
 const SLASH = 0x2f;
 const WHITEOUT_PREFIX = Buffer.from(".wh.");
 const CAPABILITY_RECORD = "SCHILY.xattr.security.capability";
-const COPY_CHUNK = 1 << 20;
-/** Files below this size are read with one synchronous call. */
-const SMALL_FILE = 256 * 1024;
 
 export class ChangeWriter {
     private readonly inodeSrc = new Map<bigint, Buffer>();
     private readonly inodeRefs = new Map<bigint, Buffer[]>();
     private readonly addedDirs = new Set<string>();
-    private readonly bufs = [Buffer.allocUnsafeSlow(COPY_CHUNK + 1), Buffer.allocUnsafeSlow(COPY_CHUNK + 1)];
+    private readonly probe = Buffer.alloc(1);
 
     constructor(
         private readonly out: TarStream,
@@ -196,52 +193,39 @@ export class ChangeWriter {
     }
 
     /**
-     * Copies exactly `stat.size` bytes; a file that grew or shrank meanwhile is an error. Small
-     * files take one read (of size+1, which also proves the end); large ones are read ahead
-     * asynchronously while the previous chunk is hashed and written.
+     * Copies exactly `stat.size` bytes straight into the tar stream's blocks; a file that grew
+     * or shrank meanwhile is an error. A file that fits the current block takes one read of
+     * size+1 bytes, which also proves its end.
      */
     private async copyFile(rel: Buffer, stat: FileStat): Promise<void> {
         const file = this.source.openFile(rel, stat);
         try {
             const size = Number(stat.size);
-            if (size < SMALL_FILE) {
-                const buf = this.bufs[0]!;
-                const n = file.readSync(buf, 0, size + 1, 0);
+            if (size + 1 <= (await this.out.room())) {
+                let n = -1;
+                await this.out.fill(size, (buf, off) => {
+                    n = file.readSync(buf, off, size + 1, 0);
+                    return Math.min(n, size);
+                });
                 if (n !== size) {
                     throw this.changed(rel, n > size ? "grew" : "shrank");
                 }
-                await this.out.writeSmall(buf.subarray(0, n));
             } else {
-                await this.copyLarge(file, rel, size);
+                for (let pos = 0; pos < size; ) {
+                    const n = await this.out.fill(size - pos, (buf, off, len) => file.readSync(buf, off, len, pos));
+                    if (n === 0) {
+                        throw this.changed(rel, "shrank");
+                    }
+                    pos += n;
+                }
+                if (file.readSync(this.probe, 0, 1, size) !== 0) {
+                    throw this.changed(rel, "grew");
+                }
             }
         } finally {
             file.close();
         }
         await this.out.pad(stat.size);
-    }
-
-    private async copyLarge(file: FileReader, rel: Buffer, size: number): Promise<void> {
-        let pos = 0;
-        let i = 0;
-        let pending = quiet(file.readAsync(this.bufs[0]!, 0, Math.min(COPY_CHUNK, size), 0));
-        while (pos < size) {
-            const want = Math.min(COPY_CHUNK, size - pos);
-            const n = await pending;
-            if (n !== want) {
-                throw this.changed(rel, "shrank");
-            }
-            const chunk = this.bufs[i & 1]!.subarray(0, n);
-            pos += n;
-            i++;
-            if (pos < size) {
-                // Read ahead into the other buffer while this chunk is hashed and written.
-                pending = quiet(file.readAsync(this.bufs[i & 1]!, 0, Math.min(COPY_CHUNK, size - pos), pos));
-            }
-            await this.out.writeData(chunk);
-        }
-        if (file.readSync(this.bufs[0]!, 0, 1, size) !== 0) {
-            throw this.changed(rel, "grew");
-        }
     }
 
     private changed(rel: Buffer, how: string): EngineError {
@@ -252,12 +236,6 @@ export class ChangeWriter {
             { path: where },
         );
     }
-}
-
-/** Marks a read-ahead as handled, so an abandoned one cannot become an unhandled rejection. */
-function quiet<T>(p: Promise<T>): Promise<T> {
-    p.catch(() => undefined);
-    return p;
 }
 
 /** tar.FileInfoHeader + containerd's statUnix and setHeaderForSpecialDevice. */

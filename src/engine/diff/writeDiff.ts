@@ -5,9 +5,10 @@
  */
 import { ChangeWriter } from "../archive/changeWriter";
 import { writableSink } from "../archive/sinks";
-import { type ByteSink, TarStream } from "../archive/tarStream";
+import { BlockRing, type ByteSink, type FdSink, TarStream } from "../archive/tarStream";
 import { WHITEOUT_EPOCH, type WhiteoutTime } from "../archive/whiteoutTime";
-import { type Digest, HashSink } from "../digest/hashSink";
+import type { Digest } from "../digest/hashSink";
+import { DigestJob } from "../util/digestWorker";
 import { EngineError, fromSystemError } from "../errors";
 import { DirTree } from "../fs/dirTree";
 import { isDir } from "../fs/fileStat";
@@ -23,8 +24,11 @@ export interface WriteDiffOptions {
     readonly overlay?: boolean;
     /** Whiteout mtime; the containerd 2.x default is the Unix epoch. */
     readonly whiteoutTime?: WhiteoutTime;
-    /** Receives the tar bytes (optional: without it only the diffID and size are computed). */
-    readonly output?: NodeJS.WritableStream | ByteSink;
+    /**
+     * Receives the tar bytes (optional: without it only the diffID and size are computed). An
+     * FdSink (e.g. an AtomicFileSink) is written on the digest worker thread.
+     */
+    readonly output?: NodeJS.WritableStream | ByteSink | FdSink;
     readonly signal?: AbortSignal;
 }
 
@@ -53,25 +57,40 @@ function openTree(t: string | TreeReader, role: string): TreeReader {
     return tree;
 }
 
-function isByteSink(o: NodeJS.WritableStream | ByteSink): o is ByteSink {
+function isByteSink(o: NodeJS.WritableStream | ByteSink | FdSink): o is ByteSink {
     return typeof (o as NodeJS.WritableStream).end !== "function";
 }
 
 export async function writeDiff(opts: WriteDiffOptions): Promise<DiffResult> {
     const lower = openTree(opts.lower, "lower");
     const upper = openTree(opts.upper, opts.overlay ? "upperdir" : "upper");
-    const hash = new HashSink();
-    const sinks: ByteSink[] = [hash];
+    const sinks: ByteSink[] = [];
+    let fd: number | undefined;
     if (opts.output) {
-        sinks.push(isByteSink(opts.output) ? opts.output : writableSink(opts.output, "the layer tar"));
+        if (isFdSink(opts.output)) {
+            fd = opts.output.fd; // written by the digest worker, off the main thread
+        } else {
+            sinks.push(isByteSink(opts.output) ? opts.output : writableSink(opts.output, "the layer tar"));
+        }
     }
-    const out = new TarStream(sinks);
-    const cw = new ChangeWriter(out, upper, opts.whiteoutTime ?? WHITEOUT_EPOCH);
-    if (opts.overlay) {
-        await overlayChanges(upper, lower, ROOT, cw.handleChange, opts.signal);
-    } else {
-        await doubleWalkDiff(lower, ROOT, upper, ROOT, cw.handleChange, { signal: opts.signal });
+    const ring = new BlockRing();
+    const job = DigestJob.start(ring.sabs, fd, "the layer tar");
+    try {
+        const out = new TarStream(ring, job, sinks);
+        const cw = new ChangeWriter(out, upper, opts.whiteoutTime ?? WHITEOUT_EPOCH);
+        if (opts.overlay) {
+            await overlayChanges(upper, lower, ROOT, cw.handleChange, opts.signal);
+        } else {
+            await doubleWalkDiff(lower, ROOT, upper, ROOT, cw.handleChange, { signal: opts.signal });
+        }
+        await cw.close();
+        const hex = await job.finish();
+        return { diffID: `sha256:${hex}`, size: out.size };
+    } finally {
+        job.release();
     }
-    await cw.close();
-    return { diffID: hash.digest(), size: hash.size };
+}
+
+function isFdSink(o: object): o is FdSink {
+    return typeof (o as FdSink).fd === "number";
 }

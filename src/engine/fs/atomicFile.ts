@@ -6,10 +6,10 @@ import { randomBytes } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { fileHandleSink } from "../archive/sinks";
-import type { ByteSink } from "../archive/tarStream";
+import type { ByteSink, FdSink } from "../archive/tarStream";
 import { EngineError, fromSystemError } from "../errors";
 
-export interface AtomicFileSink extends ByteSink {
+export interface AtomicFileSink extends ByteSink, FdSink {
     /** fsyncs, renames into place. */
     commit(): Promise<void>;
     /** Removes the temporary file (safe to call after a failed or successful commit). */
@@ -32,6 +32,7 @@ export async function atomicFileSink(dest: string): Promise<AtomicFileSink> {
     let open = true;
     let committed = false;
     return {
+        fd: fh.fd,
         write: sink.write,
         commit: async () => {
             try {
