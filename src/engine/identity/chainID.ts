@@ -7,10 +7,10 @@ import type { Digest } from "../digest/hashSink";
 
 export function chainIDs(diffIDs: readonly Digest[]): Digest[] {
     const out: Digest[] = [];
-    for (const d of diffIDs) {
-        const prev = out[out.length - 1];
-        out.push(prev ? (`sha256:${createHash("sha256").update(`${prev} ${d}`).digest("hex")}` as Digest) : d);
-    }
+    diffIDs.forEach((d, i) => {
+        // No validation, as in image-spec: "" is a valid element (ChainID(["", X]) = sha256(" " + X)).
+        out.push(i === 0 ? d : (`sha256:${createHash("sha256").update(`${out[i - 1]} ${d}`).digest("hex")}` as Digest));
+    });
     return out;
 }
 
