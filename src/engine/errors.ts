@@ -8,6 +8,7 @@ export type ErrorCode =
     | "PermissionDenied"
     | "AlreadyExists"
     | "FailedPrecondition"
+    | "Unavailable"
     | "Unsupported"
     | "ChangedWhileReading"
     | "UnsafePath"
