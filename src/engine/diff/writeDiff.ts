@@ -12,6 +12,7 @@ import { DigestJob } from "../util/digestWorker";
 import { EngineError, fromSystemError } from "../errors";
 import { DirTree } from "../fs/dirTree";
 import { isDir } from "../fs/fileStat";
+import { clearXattrCache } from "../fs/xattr";
 import { ROOT, type TreeReader } from "../fs/tree";
 import { doubleWalkDiff } from "./doubleWalk";
 import { overlayChanges } from "./overlayChanges";
@@ -62,6 +63,7 @@ function isByteSink(o: NodeJS.WritableStream | ByteSink | FdSink): o is ByteSink
 }
 
 export async function writeDiff(opts: WriteDiffOptions): Promise<DiffResult> {
+    clearXattrCache();
     const lower = openTree(opts.lower, "lower");
     const upper = openTree(opts.upper, opts.overlay ? "upperdir" : "upper");
     const sinks: ByteSink[] = [];
