@@ -1,0 +1,38 @@
+/**
+ * Mirrors moby/buildkit v0.10.6 `cache/blobs.go` `computeBlobChain` (the switch on `comp.Type`
+ * that picks the media type and compressor, spec §2.2): one encoder per compression type, the
+ * level validated up front as `gzip.NewWriterLevel` would.
+ */
+import type { ByteSink } from "../archive/tarStream";
+import { assertNever, EngineError } from "../errors";
+import { EStargzEncoder } from "./estargz/estargzEncoder";
+import { GzipEncoder } from "./gzipEncoder";
+import { goGzipLevel, toZstdEncoderLevel, ZSTD_NATIVE_LEVEL } from "./levels";
+import { UncompressedEncoder } from "./streamEncoder";
+import type { BlobEncoder, CompressionConfig, EncoderOptions } from "./types";
+import { ZstdEncoder } from "./zstdEncoder";
+
+/**
+ * An encoder that takes the uncompressed tar and writes the blob for `config` to `out`.
+ * Throws `InvalidArgument` for a level the type rejects (gzip/eStargz: -2..9).
+ */
+export function createEncoder(config: CompressionConfig, out: ByteSink, options: EncoderOptions = {}): BlobEncoder {
+    const digest = options.computeUncompressedDigest ?? false;
+    switch (config.type) {
+        case "uncompressed":
+            return new UncompressedEncoder(out, digest);
+        case "gzip":
+            return new GzipEncoder(out, goGzipLevel(config.level), digest);
+        case "zstd":
+            return new ZstdEncoder(out, ZSTD_NATIVE_LEVEL[toZstdEncoderLevel(config.level)], digest);
+        case "estargz": {
+            const chunkSize = options.estargzChunkSize;
+            if (chunkSize !== undefined && (!Number.isSafeInteger(chunkSize) || chunkSize <= 0)) {
+                throw new EngineError("InvalidArgument", `invalid eStargz chunk size ${chunkSize}`);
+            }
+            return new EStargzEncoder(out, goGzipLevel(config.level), chunkSize);
+        }
+        default:
+            return assertNever(config.type, "compression type");
+    }
+}
