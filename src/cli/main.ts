@@ -7,12 +7,29 @@ import { UsageError } from "./args";
 import { chainCommand, chainUsage } from "./chainCommand";
 import type { CommandContext } from "./context";
 import { diffCommand, diffUsage } from "./diffCommand";
+import {
+    computeCommand,
+    computeUsage,
+    convertCommand,
+    convertUsage,
+    gcCommand,
+    gcUsage,
+    refsCommand,
+    refsUsage,
+    verifyCommand,
+    verifyUsage,
+} from "./workspaceCommands";
 
 type Command = (argv: readonly string[], ctx: CommandContext) => Promise<number>;
 
 const commands: Record<string, { run: Command; usage: string }> = {
     diff: { run: diffCommand, usage: diffUsage },
     chain: { run: chainCommand, usage: chainUsage },
+    compute: { run: computeCommand, usage: computeUsage },
+    convert: { run: convertCommand, usage: convertUsage },
+    refs: { run: refsCommand, usage: refsUsage },
+    verify: { run: verifyCommand, usage: verifyUsage },
+    gc: { run: gcCommand, usage: gcUsage },
 };
 
 function usage(): string {

@@ -1,5 +1,5 @@
 /**
- * The byte stream of a layer tar, laid into a ring of shared 1 MiB blocks: headers are copied
+ * The byte stream of a layer tar, laid into a ring of shared 4 MiB blocks: headers are copied
  * in, file data is read straight into the block (`fill`), and each full block goes to the
  * digest worker (sha256, plus writing to a file when asked) and to any in-thread sinks. The main
  * thread only waits when it comes round to a block the consumers have not released yet.
@@ -17,8 +17,10 @@ export interface FdSink {
     readonly fd: number;
 }
 
-export const RING_BLOCKS = 8;
-export const RING_BLOCK_SIZE = 1024 * 1024;
+// 4 x 4 MiB: few enough blocks that the per-block worker message is noise, enough that the
+// main thread fills one while the worker hashes the others.
+export const RING_BLOCKS = 4;
+export const RING_BLOCK_SIZE = 4 * 1024 * 1024;
 
 export class BlockRing {
     readonly sabs: SharedArrayBuffer[] = [];

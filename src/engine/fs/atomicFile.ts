@@ -56,3 +56,33 @@ export async function atomicFileSink(dest: string): Promise<AtomicFileSink> {
         },
     };
 }
+
+/**
+ * Replaces `dest` with `data` atomically: temporary file beside it, fsync, rename, fsync of the
+ * directory. A reader sees the old or the new content, never a mix, whatever kills the process.
+ */
+export async function writeFileAtomic(dest: string, data: string | Buffer): Promise<void> {
+    const abs = path.resolve(dest);
+    const dir = path.dirname(abs);
+    const tmp = path.join(dir, `.${path.basename(abs)}.${randomBytes(6).toString("hex")}.tmp`);
+    try {
+        await fsp.mkdir(dir, { recursive: true });
+        const fh = await fsp.open(tmp, "wx", 0o644);
+        try {
+            await fh.writeFile(data);
+            await fh.sync();
+        } finally {
+            await fh.close();
+        }
+        await fsp.rename(tmp, abs);
+        const dh = await fsp.open(dir, "r");
+        try {
+            await dh.sync();
+        } finally {
+            await dh.close();
+        }
+    } catch (err) {
+        await fsp.rm(tmp, { force: true });
+        throw fromSystemError(err, abs, "writing a state file");
+    }
+}

@@ -7,6 +7,7 @@
  * cost tens of milliseconds each).
  */
 import { spawnSync } from "node:child_process";
+import { isUtf8 } from "node:buffer";
 import { existsSync } from "node:fs";
 import { EngineError } from "../errors";
 
@@ -26,8 +27,7 @@ function loadXattr(): XattrModule | null {
 }
 
 function isUtf8Roundtrip(p: Buffer): boolean {
-    const s = p.toString("utf8");
-    return Buffer.byteLength(s, "utf8") === p.length && Buffer.from(s, "utf8").equals(p);
+    return isUtf8(p);
 }
 
 /** The attributes layer work reads; the fallback fetches all of them at once. */

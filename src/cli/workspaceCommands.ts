@@ -1,0 +1,149 @@
+/**
+ * The workspace commands: compute, convert, refs, verify, gc. Each prints one JSON object with
+ * --json, or a short table.
+ */
+import * as path from "node:path";
+import { type CompressionConfig, openWorkspaceEngine, parseCompressionType, parseWhiteoutTime, type RefReport, type WorkspaceEngine } from "../engine";
+import { type ParsedArgs, parseArgs, UsageError } from "./args";
+import type { CommandContext } from "./context";
+
+const COMMON_VALUES = ["state", "whiteout-time"];
+
+async function open(args: ParsedArgs): Promise<WorkspaceEngine> {
+    if (args.positionals.length !== 1) {
+        throw new UsageError(`takes one WORKSPACE directory, got ${args.positionals.length} argument(s)`);
+    }
+    const wt = args.values.get("whiteout-time");
+    return openWorkspaceEngine(args.positionals[0]!, {
+        stateDir: args.values.get("state"),
+        whiteoutTime: wt === undefined ? undefined : parseWhiteoutTime(wt),
+    });
+}
+
+function compressionFrom(args: ParsedArgs, fallback: CompressionConfig["type"] | undefined): CompressionConfig | undefined {
+    const t = args.values.get("compression");
+    const level = args.values.get("level");
+    if (!t && !fallback) return undefined;
+    if (level !== undefined && !/^-?\d+$/.test(level)) {
+        throw new UsageError(`--level takes an integer, got ${JSON.stringify(level)}`);
+    }
+    return {
+        type: t ? parseCompressionType(t) : fallback!,
+        level: level === undefined ? undefined : Number(level),
+        force: args.booleans.has("force"),
+    };
+}
+
+function printRefs(ctx: CommandContext, reports: readonly RefReport[]): void {
+    for (const r of reports) {
+        ctx.print(`${r.id}  ${r.kind}${r.layers.length ? `  layers: ${r.layers.join(" ")}` : ""}`);
+        if (r.diffID) ctx.print(`  diffID       ${r.diffID}`);
+        if (r.chainID) ctx.print(`  chainID      ${r.chainID}`);
+        if (r.blobChainID) ctx.print(`  blobChainID  ${r.blobChainID}`);
+        if (r.buildkit) ctx.print(`  BuildKit records chainID ${r.buildkit.chainID || "(none)"}, blobChainID ${r.buildkit.blobChainID || "(none)"}`);
+        if (r.blob) ctx.print(`  blob         ${r.blob.digest}  ${r.blob.mediaType}  ${r.blob.size} bytes`);
+        for (const v of r.variants.filter((v) => v.digest !== r.blob?.digest)) {
+            ctx.print(`  variant      ${v.digest}  ${v.mediaType}  ${v.size} bytes`);
+        }
+    }
+}
+
+export const computeUsage = `layerscope compute WORKSPACE [--ref ID] [--compression uncompressed|gzip|zstd|estargz] [--level N] [--force] [--whiteout-time S] [--state DIR] [--json]
+
+  Makes sure every layer of the ref (default: every ref) has a blob, as BuildKit's
+  computeBlobChain does; new blobs get the requested compression (default gzip), --force also
+  converts existing ones. Prints diffIDs, chain IDs and blobs.`;
+
+export async function computeCommand(argv: readonly string[], ctx: CommandContext): Promise<number> {
+    const args = parseArgs(argv, { values: [...COMMON_VALUES, "ref", "compression", "level"], booleans: ["force", "json"] });
+    const engine = await open(args);
+    const comp = compressionFrom(args, "gzip")!;
+    const ref = args.values.get("ref");
+    const targets = ref ? [ref] : engine.refIds();
+    for (const id of targets) {
+        await engine.computeBlobChain(id, { createIfNeeded: true, compression: comp, signal: ctx.signal });
+    }
+    const shown = ref ? engine.chainOf(ref) : engine.refIds();
+    const reports = await Promise.all(shown.map((id) => engine.report(id)));
+    if (args.booleans.has("json")) {
+        ctx.print(JSON.stringify({ ref: ref ?? null, layers: ref ? engine.layerIds(ref) : null, refs: reports }));
+    } else {
+        printRefs(ctx, reports);
+    }
+    return 0;
+}
+
+export const convertUsage = `layerscope convert WORKSPACE --ref ID --compression T [--level N] [--state DIR] [--json]
+
+  Adds a compression variant to every layer of the ref (BuildKit's ensureCompression); the
+  original blob is kept.`;
+
+export async function convertCommand(argv: readonly string[], ctx: CommandContext): Promise<number> {
+    const args = parseArgs(argv, { values: [...COMMON_VALUES, "ref", "compression", "level"], booleans: ["json"] });
+    const ref = args.values.get("ref");
+    if (!ref) throw new UsageError("convert needs --ref ID");
+    if (!args.values.get("compression")) throw new UsageError("convert needs --compression T");
+    const engine = await open(args);
+    const comp = { ...compressionFrom(args, undefined)!, force: true };
+    await engine.computeBlobChain(ref, { createIfNeeded: true, compression: comp, signal: ctx.signal });
+    const reports = await Promise.all(engine.chainOf(ref).map((id) => engine.report(id)));
+    if (args.booleans.has("json")) {
+        ctx.print(JSON.stringify({ ref, layers: engine.layerIds(ref), refs: reports }));
+    } else {
+        printRefs(ctx, reports);
+    }
+    return 0;
+}
+
+export const refsUsage = `layerscope refs WORKSPACE [--state DIR] [--json]
+
+  Lists the refs: kind, parents, layer chain, and whatever has been computed.`;
+
+export async function refsCommand(argv: readonly string[], ctx: CommandContext): Promise<number> {
+    const args = parseArgs(argv, { values: COMMON_VALUES, booleans: ["json"] });
+    const engine = await open(args);
+    const reports = await Promise.all(engine.refIds().map((id) => engine.report(id)));
+    if (args.booleans.has("json")) {
+        ctx.print(JSON.stringify({ workspace: path.resolve(args.positionals[0]!), snapshotter: engine.snapshotter, refs: reports }));
+    } else {
+        printRefs(ctx, reports);
+    }
+    return 0;
+}
+
+export const verifyUsage = `layerscope verify WORKSPACE [--ref ID] [--state DIR] [--json]
+
+  Recomputes every stored digest (diffIDs from the snapshots, blob digests and their
+  decompressed diffIDs from the store) and compares. Exit 1 on any mismatch.`;
+
+export async function verifyCommand(argv: readonly string[], ctx: CommandContext): Promise<number> {
+    const args = parseArgs(argv, { values: [...COMMON_VALUES, "ref"], booleans: ["json"] });
+    const engine = await open(args);
+    const report = await engine.verify(args.values.get("ref"), ctx.signal);
+    if (args.booleans.has("json")) {
+        ctx.print(JSON.stringify(report));
+    } else {
+        for (const c of report.checks) {
+            ctx.print(`${c.ok ? "ok      " : "MISMATCH"}  ${c.ref}  ${c.what}${c.ok ? "" : `: expected ${c.expected}, got ${c.actual}`}`);
+        }
+        ctx.print(report.ok ? `verified ${report.checks.length} digests` : `${report.checks.filter((c) => !c.ok).length} mismatch(es)`);
+    }
+    return report.ok ? 0 : 1;
+}
+
+export const gcUsage = `layerscope gc WORKSPACE [--state DIR] [--json]
+
+  Removes blobs no ref or lease holds, and stale ingests.`;
+
+export async function gcCommand(argv: readonly string[], ctx: CommandContext): Promise<number> {
+    const args = parseArgs(argv, { values: COMMON_VALUES, booleans: ["json"] });
+    const engine = await open(args);
+    const r = await engine.gc();
+    if (args.booleans.has("json")) {
+        ctx.print(JSON.stringify(r));
+    } else {
+        for (const d of r.removed) ctx.print(`removed ${d}`);
+        ctx.print(`${r.removed.length} blob(s), ${r.bytes} bytes freed`);
+    }
+    return 0;
+}

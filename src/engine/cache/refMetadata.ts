@@ -1,0 +1,132 @@
+/**
+ * Per-ref metadata, as BuildKit keeps it in its bolt metadata store (cache/metadata.go):
+ * diffID, blob, media type, blob size, chainID, blobChainID. Blob fields are set once (setBlob
+ * is a no-op when a blob is already set) and chain IDs are first-computation-wins. One JSON file
+ * per ref under STATE/refs/, replaced atomically.
+ */
+import { createHash } from "node:crypto";
+import { promises as fsp } from "node:fs";
+import * as path from "node:path";
+import type { Digest } from "../digest/hashSink";
+import { EngineError } from "../errors";
+import { writeFileAtomic } from "../fs/atomicFile";
+import type { ChainRecord, ChainRecords } from "./chainMetadata";
+
+export interface RefRecord extends ChainRecord {
+    readonly id: string;
+    readonly diffID?: Digest;
+    readonly blob?: Digest;
+    readonly mediaType?: string;
+    readonly blobSize?: number;
+    /** Annotations of the main blob's descriptor (estargz TOC digest, uncompressed size...). */
+    readonly annotations?: Readonly<Record<string, string>>;
+    readonly chainID?: string;
+    readonly blobChainID?: string;
+    /** The diffID of the layer tar itself (differs from diffID for eStargz, whose diffID is D'). */
+    readonly tarDiffID?: Digest;
+    /** The whiteout time (Unix seconds) the blob was computed with, for verify. */
+    readonly whiteoutTime?: string;
+    readonly createdAt: string;
+}
+
+export interface BlobFields {
+    readonly diffID: Digest;
+    readonly blob: Digest;
+    readonly mediaType: string;
+    readonly blobSize: number;
+    readonly annotations: Readonly<Record<string, string>>;
+    readonly tarDiffID: Digest;
+    readonly whiteoutTime: string;
+}
+
+export class RefMetadataStore implements ChainRecords {
+    private readonly cache = new Map<string, RefRecord>();
+    private readonly dir: string;
+
+    private constructor(stateDir: string) {
+        this.dir = path.join(stateDir, "refs");
+    }
+
+    /** Loads every record (small JSON files; a workspace has at most thousands of refs). */
+    static async open(stateDir: string, ids: Iterable<string>): Promise<RefMetadataStore> {
+        const store = new RefMetadataStore(stateDir);
+        for (const id of ids) {
+            store.cache.set(id, await store.load(id));
+        }
+        return store;
+    }
+
+    get(id: string): RefRecord {
+        return this.cache.get(id) ?? { id, createdAt: new Date().toISOString() };
+    }
+
+    /** Re-reads a record from disk (another process may have written it). */
+    async refresh(id: string): Promise<RefRecord> {
+        const rec = await this.load(id);
+        this.cache.set(id, rec);
+        return rec;
+    }
+
+    /** setBlob: records the blob unless one is already set (then the existing one stays). */
+    async setBlob(id: string, fields: BlobFields): Promise<RefRecord> {
+        const cur = await this.refresh(id);
+        if (cur.blob) {
+            return cur;
+        }
+        const next: RefRecord = { ...cur, ...fields };
+        await this.save(next);
+        return next;
+    }
+
+    async setChain(id: string, chainID: string, blobChainID: string): Promise<void> {
+        const cur = this.get(id);
+        if (cur.chainID) {
+            return;
+        }
+        const next: RefRecord = { ...cur };
+        if (chainID) Object.assign(next, { chainID });
+        if (blobChainID) Object.assign(next, { blobChainID });
+        if (next.chainID !== cur.chainID || next.blobChainID !== cur.blobChainID) {
+            await this.save(next);
+        }
+    }
+
+    /** Forgets a ref's blob and chain IDs (used when its snapshot is recomputed from scratch). */
+    async reset(id: string): Promise<void> {
+        const next: RefRecord = { id, createdAt: new Date().toISOString() };
+        await this.save(next);
+    }
+
+    private file(id: string): string {
+        // ids are free-form strings: name files by a hash, keep the id inside
+        return path.join(this.dir, `${createHash("sha256").update(id).digest("hex").slice(0, 32)}.json`);
+    }
+
+    private async load(id: string): Promise<RefRecord> {
+        let text: string;
+        try {
+            text = await fsp.readFile(this.file(id), "utf8");
+        } catch (err) {
+            if ((err as NodeJS.ErrnoException).code === "ENOENT") {
+                return { id, createdAt: new Date().toISOString() };
+            }
+            throw err;
+        }
+        try {
+            const rec = JSON.parse(text) as RefRecord;
+            if (rec.id !== id) throw new Error(`holds ref ${JSON.stringify(rec.id)}`);
+            return rec;
+        } catch (err) {
+            throw new EngineError(
+                "Corrupt",
+                `${this.file(id)}: metadata of ref ${JSON.stringify(id)} is unreadable (${(err as Error).message}); delete it to recompute`,
+                { path: this.file(id), ref: id },
+            );
+        }
+    }
+
+    private async save(rec: RefRecord): Promise<void> {
+        await writeFileAtomic(this.file(rec.id), `${JSON.stringify(rec, null, 2)}\n`);
+        this.cache.set(rec.id, rec);
+    }
+}
