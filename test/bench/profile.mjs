@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+/**
+ * Profiles one layerscope diff on the bench input (built by bench.mjs) with `node --cpu-prof`
+ * and prints where the main thread's time goes.
+ *
+ *   node test/bench/profile.mjs [base|changes|overlay]     (default base)
+ *
+ * Same environment as bench.mjs (LAYERSCOPE_BENCH_DIR, LAYERSCOPE_BENCH_CLI). The profile is
+ * kept in <bench dir>/profile/<case>-<time>/.
+ */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { printSummary, summarise } from "./cpuprofile.mjs";
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const benchDir = path.resolve(process.env.LAYERSCOPE_BENCH_DIR || path.join(repo, ".bench"));
+const cli = path.resolve(process.env.LAYERSCOPE_BENCH_CLI || path.join(repo, "dist", "cli.js"));
+const input = path.join(benchDir, "input");
+const which = process.argv[2] || "base";
+const cases = {
+    base: [path.join(input, "empty"), path.join(input, "lower")],
+    changes: [path.join(input, "lower"), path.join(input, "upper")],
+    overlay: ["--overlay", path.join(input, "lower"), path.join(input, "upperdir")],
+};
+if (!cases[which] || !fs.existsSync(path.join(benchDir, "manifest.json"))) {
+    process.stderr.write(
+        `usage: node test/bench/profile.mjs [base|changes|overlay] (after npm run bench built ${input})\n`,
+    );
+    process.exit(2);
+}
+// One fresh directory per run: node writes one profile per thread (main, and the digest worker
+// when the engine uses one), named CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile.
+const outDir = path.join(benchDir, "profile", `${which}-${Date.now()}`);
+fs.mkdirSync(outDir, { recursive: true });
+const args = [
+    "--cpu-prof",
+    "--cpu-prof-dir",
+    outDir,
+    cli,
+    "diff",
+    "--whiteout-time",
+    "0",
+    ...cases[which],
+    "--json",
+];
+const t0 = performance.now();
+const r = spawnSync(process.execPath, args, { encoding: "utf8" });
+const wall = (performance.now() - t0) / 1000;
+if (r.status !== 0) {
+    process.stderr.write(r.stderr);
+    process.exit(1);
+}
+process.stdout.write(`${which}: ${r.stdout.trim()} in ${wall.toFixed(2)} s (profiled)\n`);
+const threadOf = (f) => Number(f.split(".").at(-3));
+for (const f of fs
+    .readdirSync(outDir)
+    .filter((n) => n.endsWith(".cpuprofile"))
+    .sort((a, b) => threadOf(a) - threadOf(b))) {
+    const tid = threadOf(f);
+    process.stdout.write(
+        `\n=== ${tid === 0 ? "main thread" : `worker thread ${tid}`}: ${path.join(outDir, f)}\n`,
+    );
+    const s = summarise(JSON.parse(fs.readFileSync(path.join(outDir, f), "utf8")), 20);
+    printSummary(s, (l) => process.stdout.write(`${l}\n`));
+}
