@@ -6,6 +6,7 @@ import { isEngineError } from "../engine";
 import { UsageError } from "./args";
 import { chainCommand, chainUsage } from "./chainCommand";
 import type { CommandContext } from "./context";
+import { compressCommand, compressUsage } from "./compressCommand";
 import { diffCommand, diffUsage } from "./diffCommand";
 import {
     computeCommand,
@@ -25,6 +26,7 @@ type Command = (argv: readonly string[], ctx: CommandContext) => Promise<number>
 const commands: Record<string, { run: Command; usage: string }> = {
     diff: { run: diffCommand, usage: diffUsage },
     chain: { run: chainCommand, usage: chainUsage },
+    compress: { run: compressCommand, usage: compressUsage },
     compute: { run: computeCommand, usage: computeUsage },
     convert: { run: convertCommand, usage: convertUsage },
     refs: { run: refsCommand, usage: refsUsage },

@@ -3,7 +3,7 @@
  * --json, or a short table.
  */
 import * as path from "node:path";
-import { type CompressionConfig, openWorkspaceEngine, parseCompressionType, parseWhiteoutTime, type RefReport, type WorkspaceEngine } from "../engine";
+import { type CompressionConfig, type GzipImpl, openWorkspaceEngine, parseCompressionType, parseWhiteoutTime, type RefReport, type WorkspaceEngine } from "../engine";
 import { type ParsedArgs, parseArgs, UsageError } from "./args";
 import type { CommandContext } from "./context";
 
@@ -20,6 +20,12 @@ async function open(args: ParsedArgs): Promise<WorkspaceEngine> {
     });
 }
 
+export function gzipImplFrom(args: ParsedArgs): GzipImpl {
+    const v = args.values.get("gzip-impl") ?? "go";
+    if (v !== "go" && v !== "fast") throw new UsageError(`--gzip-impl takes go or fast, got ${JSON.stringify(v)}`);
+    return v;
+}
+
 function compressionFrom(args: ParsedArgs, fallback: CompressionConfig["type"] | undefined): CompressionConfig | undefined {
     const t = args.values.get("compression");
     const level = args.values.get("level");
@@ -31,6 +37,7 @@ function compressionFrom(args: ParsedArgs, fallback: CompressionConfig["type"] |
         type: t ? parseCompressionType(t) : fallback!,
         level: level === undefined ? undefined : Number(level),
         force: args.booleans.has("force"),
+        gzipImpl: gzipImplFrom(args),
     };
 }
 
@@ -41,21 +48,22 @@ function printRefs(ctx: CommandContext, reports: readonly RefReport[]): void {
         if (r.chainID) ctx.print(`  chainID      ${r.chainID}`);
         if (r.blobChainID) ctx.print(`  blobChainID  ${r.blobChainID}`);
         if (r.buildkit) ctx.print(`  BuildKit records chainID ${r.buildkit.chainID || "(none)"}, blobChainID ${r.buildkit.blobChainID || "(none)"}`);
-        if (r.blob) ctx.print(`  blob         ${r.blob.digest}  ${r.blob.mediaType}  ${r.blob.size} bytes`);
+        const nc = (b: { buildkitComparable: boolean }): string => (b.buildkitComparable ? "" : "  (digest not BuildKit-comparable)");
+        if (r.blob) ctx.print(`  blob         ${r.blob.digest}  ${r.blob.mediaType}  ${r.blob.size} bytes${nc(r.blob)}`);
         for (const v of r.variants.filter((v) => v.digest !== r.blob?.digest)) {
-            ctx.print(`  variant      ${v.digest}  ${v.mediaType}  ${v.size} bytes`);
+            ctx.print(`  variant      ${v.digest}  ${v.mediaType}  ${v.size} bytes${nc(v)}`);
         }
     }
 }
 
-export const computeUsage = `layerscope compute WORKSPACE [--ref ID] [--compression uncompressed|gzip|zstd|estargz] [--level N] [--force] [--whiteout-time S] [--state DIR] [--json]
+export const computeUsage = `layerscope compute WORKSPACE [--ref ID] [--compression uncompressed|gzip|zstd|estargz] [--level N] [--force] [--gzip-impl go|fast] [--whiteout-time S] [--state DIR] [--json]
 
   Makes sure every layer of the ref (default: every ref) has a blob, as BuildKit's
   computeBlobChain does; new blobs get the requested compression (default gzip), --force also
   converts existing ones. Prints diffIDs, chain IDs and blobs.`;
 
 export async function computeCommand(argv: readonly string[], ctx: CommandContext): Promise<number> {
-    const args = parseArgs(argv, { values: [...COMMON_VALUES, "ref", "compression", "level"], booleans: ["force", "json"] });
+    const args = parseArgs(argv, { values: [...COMMON_VALUES, "ref", "compression", "level", "gzip-impl"], booleans: ["force", "json"] });
     const engine = await open(args);
     const comp = compressionFrom(args, "gzip")!;
     const ref = args.values.get("ref");
@@ -73,13 +81,13 @@ export async function computeCommand(argv: readonly string[], ctx: CommandContex
     return 0;
 }
 
-export const convertUsage = `layerscope convert WORKSPACE --ref ID --compression T [--level N] [--state DIR] [--json]
+export const convertUsage = `layerscope convert WORKSPACE --ref ID --compression T [--level N] [--gzip-impl go|fast] [--state DIR] [--json]
 
   Adds a compression variant to every layer of the ref (BuildKit's ensureCompression); the
   original blob is kept.`;
 
 export async function convertCommand(argv: readonly string[], ctx: CommandContext): Promise<number> {
-    const args = parseArgs(argv, { values: [...COMMON_VALUES, "ref", "compression", "level"], booleans: ["json"] });
+    const args = parseArgs(argv, { values: [...COMMON_VALUES, "ref", "compression", "level", "gzip-impl"], booleans: ["json"] });
     const ref = args.values.get("ref");
     if (!ref) throw new UsageError("convert needs --ref ID");
     if (!args.values.get("compression")) throw new UsageError("convert needs --compression T");

@@ -11,4 +11,4 @@ export type { ByteSink } from "./archive/tarStream";
 export { atomicFileSink, type AtomicFileSink } from "./fs/atomicFile";
 export { openWorkspaceEngine, WorkspaceEngine, type RefReport, type BlobReport, type VerifyReport, type GcReport } from "./cache/workspaceEngine";
 export type { ComputeOptions, ProgressEvent } from "./cache/blobChain";
-export { parseCompressionType, type CompressionConfig, type CompressionType } from "./compression";
+export { parseCompressionType, compressFile, isBuildkitComparable, type CompressionConfig, type CompressionType, type GzipImpl, type CompressedBlob } from "./compression";

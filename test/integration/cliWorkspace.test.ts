@@ -41,7 +41,8 @@ describe("layerscope workspace commands on the sample", () => {
                 9,
             );
             assert.match(ref.diffID, /^sha256:[0-9a-f]{64}$/);
-            assert.deepEqual(Object.keys(ref.blob).sort(), ["annotations", "digest", "mediaType", "path", "size"]);
+            assert.deepEqual(Object.keys(ref.blob).sort(), ["annotations", "buildkitComparable", "digest", "mediaType", "path", "size"]);
+            assert.equal(ref.blob.buildkitComparable, true, "gzip from the Go-exact deflate");
             assert.ok(ref.blob.path.startsWith("/"), "absolute path");
             assert.equal(ref.variants[0].digest, ref.blob.digest, "the main blob is the first variant");
         }

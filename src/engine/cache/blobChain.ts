@@ -13,7 +13,7 @@
  */
 import { availableParallelism } from "node:os";
 import { WHITEOUT_EPOCH, type WhiteoutTime } from "../archive/whiteoutTime";
-import { type CompressionConfig, createEncoder, defaultMediaType, validateLevel } from "../compression";
+import { type CompressionConfig, createEncoder, defaultMediaType, isBuildkitComparable, validateLevel } from "../compression";
 import { type ContentStore, type ContentWriter, LOCKED_CODE } from "../content";
 import type { Digest } from "../digest/hashSink";
 import { writeDiff } from "../diff/writeDiff";
@@ -145,6 +145,7 @@ export class BlobChainEngine {
                 mediaType: defaultMediaType(comp.type),
                 size: committed.size,
                 annotations,
+                buildkitComparable: isBuildkitComparable(comp),
             }, tarDiffID);
             opts.onProgress?.({ ref: ref.id, phase: "done", detail: committed.digest });
         } catch (err) {
@@ -182,6 +183,7 @@ export class BlobChainEngine {
             annotations: desc.annotations,
             tarDiffID,
             whiteoutTime: this.whiteoutTime.seconds.toString(),
+            buildkitComparable: desc.buildkitComparable ?? false,
         });
         await linkBlob(this.store, ref.id, rec.blob!, rec.blob === desc.digest ? desc : this.mainDescriptor(ref.id));
     }
@@ -191,7 +193,13 @@ export class BlobChainEngine {
         if (!rec.blob || !rec.mediaType) {
             throw new EngineError("NotFound", `no blob set for cache record ${id}`, { ref: id });
         }
-        return { digest: rec.blob, mediaType: rec.mediaType, size: rec.blobSize ?? 0, annotations: rec.annotations ?? {} };
+        return {
+            digest: rec.blob,
+            mediaType: rec.mediaType,
+            size: rec.blobSize ?? 0,
+            annotations: rec.annotations ?? {},
+            buildkitComparable: rec.buildkitComparable,
+        };
     }
 
     /** `ensureCompression`: make sure a variant of `comp.type` exists, converting if needed. */

@@ -6,7 +6,15 @@
 import { randomBytes } from "node:crypto";
 import { createHash } from "node:crypto";
 import type { ContentStore } from "../content";
-import { type CompressionConfig, type CompressionType, createEncoder, defaultMediaType, fromMediaType, openDecoded } from "../compression";
+import {
+    type CompressionConfig,
+    type CompressionType,
+    createEncoder,
+    defaultMediaType,
+    fromMediaType,
+    isBuildkitComparable,
+    openDecoded,
+} from "../compression";
 import type { Digest } from "../digest/hashSink";
 import { EngineError } from "../errors";
 import { type BlobDescriptor, LABEL_UNCOMPRESSED } from "./labels";
@@ -45,6 +53,7 @@ export async function convertBlob(store: ContentStore, src: BlobDescriptor, comp
             mediaType: defaultMediaType(comp.type),
             size: committed.size,
             annotations: { ...enc.annotations, [LABEL_UNCOMPRESSED]: uncompressed },
+            buildkitComparable: isBuildkitComparable(comp),
         };
     } catch (err) {
         await writer.abort();

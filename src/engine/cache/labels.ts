@@ -9,6 +9,8 @@ export const LABEL_ESTARGZ = "buildkit.io/compression/estargz";
 export const LABEL_BLOB_MEDIATYPE = "buildkit.io/blob/mediatype";
 export const LABEL_BLOB_ANNOTATION = "buildkit.io/blob/annotation.";
 export const LABEL_GC_REF_BLOB = "containerd.io/gc.ref.content.blob-";
+/** Layerscope's own: whether the blob's bytes are what BuildKit's compressor would write. */
+export const LABEL_COMPARABLE = "layerscope.io/buildkit-comparable";
 
 /** The annotations `addBlobDescToInfo` copies into labels (bk@v0.10.6 cache/refs.go:881-896). */
 export const STORED_ANNOTATIONS = [
@@ -22,11 +24,14 @@ export interface BlobDescriptor {
     readonly mediaType: string;
     readonly size: number;
     readonly annotations: Readonly<Record<string, string>>;
+    /** The blob's bytes are BuildKit's (Go's compress/gzip, or uncompressed); unknown: false. */
+    readonly buildkitComparable?: boolean;
 }
 
 /** `addBlobDescToInfo`: the labels that let a descriptor be rebuilt from the store. */
 export function descriptorLabels(desc: BlobDescriptor): Record<string, string> {
     const labels: Record<string, string> = { [LABEL_BLOB_MEDIATYPE]: desc.mediaType };
+    if (desc.buildkitComparable !== undefined) labels[LABEL_COMPARABLE] = String(desc.buildkitComparable);
     for (const k of STORED_ANNOTATIONS) {
         const v = desc.annotations[k];
         if (v !== undefined) labels[LABEL_BLOB_ANNOTATION + k] = v;
@@ -42,7 +47,7 @@ export function descriptorFromLabels(digest: Digest, size: number, labels: Reado
     for (const [k, v] of Object.entries(labels)) {
         if (k.startsWith(LABEL_BLOB_ANNOTATION)) annotations[k.slice(LABEL_BLOB_ANNOTATION.length)] = v;
     }
-    return { digest, mediaType, size, annotations };
+    return { digest, mediaType, size, annotations, buildkitComparable: labels[LABEL_COMPARABLE] === "true" };
 }
 
 /** containerd identifiers (lease ids): [A-Za-z0-9]+([._-][A-Za-z0-9]+)*, at most 76 chars. */

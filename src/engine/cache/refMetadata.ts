@@ -26,6 +26,8 @@ export interface RefRecord extends ChainRecord {
     readonly tarDiffID?: Digest;
     /** The whiteout time (Unix seconds) the blob was computed with, for verify. */
     readonly whiteoutTime?: string;
+    /** The main blob's bytes are what BuildKit's compressor would write. */
+    readonly buildkitComparable?: boolean;
     readonly createdAt: string;
 }
 
@@ -37,6 +39,7 @@ export interface BlobFields {
     readonly annotations: Readonly<Record<string, string>>;
     readonly tarDiffID: Digest;
     readonly whiteoutTime: string;
+    readonly buildkitComparable: boolean;
 }
 
 export class RefMetadataStore implements ChainRecords {

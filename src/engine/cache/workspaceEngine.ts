@@ -29,6 +29,8 @@ export interface BlobReport {
     readonly size: number;
     readonly path: string;
     readonly annotations: Readonly<Record<string, string>>;
+    /** The bytes are BuildKit's (uncompressed, or gzip/eStargz from the Go-exact deflate). */
+    readonly buildkitComparable: boolean;
 }
 
 export interface RefReport {
@@ -120,7 +122,14 @@ export class WorkspaceEngine {
         const recorded = { chainID: rec.chainID ?? "", blobChainID: rec.blobChainID ?? "" };
         const differs = image !== null && (recorded.chainID !== image.chainID || recorded.blobChainID !== image.blobChainID);
         const store = this.chain.store;
-        const toReport = (d: BlobDescriptor): BlobReport => ({ ...d, path: store.blobPath(d.digest) });
+        const toReport = (d: BlobDescriptor): BlobReport => ({
+            digest: d.digest,
+            mediaType: d.mediaType,
+            size: d.size,
+            path: store.blobPath(d.digest),
+            annotations: d.annotations,
+            buildkitComparable: d.buildkitComparable ?? false,
+        });
         const main = rec.blob ? this.chain.mainDescriptor(ref.id) : null;
         return {
             id,

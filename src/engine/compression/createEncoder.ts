@@ -5,7 +5,8 @@
  */
 import type { ByteSink } from "../archive/tarStream";
 import { assertNever, EngineError } from "../errors";
-import { EStargzEncoder } from "./estargz/estargzEncoder";
+import { EStargzEncoder, goMembers, zlibMembers } from "./estargz/estargzEncoder";
+import { GoGzipEncoder } from "./goflate/goGzipEncoder";
 import { GzipEncoder } from "./gzipEncoder";
 import { goGzipLevel, toZstdEncoderLevel, ZSTD_NATIVE_LEVEL } from "./levels";
 import { UncompressedEncoder } from "./streamEncoder";
@@ -22,7 +23,9 @@ export function createEncoder(config: CompressionConfig, out: ByteSink, options:
         case "uncompressed":
             return new UncompressedEncoder(out, digest);
         case "gzip":
-            return new GzipEncoder(out, goGzipLevel(config.level), digest);
+            return config.gzipImpl === "fast"
+                ? new GzipEncoder(out, goGzipLevel(config.level), digest)
+                : new GoGzipEncoder(out, goGzipLevel(config.level), digest);
         case "zstd":
             return new ZstdEncoder(out, ZSTD_NATIVE_LEVEL[toZstdEncoderLevel(config.level)], digest);
         case "estargz": {
@@ -30,7 +33,7 @@ export function createEncoder(config: CompressionConfig, out: ByteSink, options:
             if (chunkSize !== undefined && (!Number.isSafeInteger(chunkSize) || chunkSize <= 0)) {
                 throw new EngineError("InvalidArgument", `invalid eStargz chunk size ${chunkSize}`);
             }
-            return new EStargzEncoder(out, goGzipLevel(config.level), chunkSize);
+            return new EStargzEncoder(out, goGzipLevel(config.level), chunkSize, config.gzipImpl === "fast" ? zlibMembers : goMembers);
         }
         default:
             return assertNever(config.type, "compression type");

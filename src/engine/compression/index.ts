@@ -12,6 +12,8 @@ export {
     type EncodeResult,
     type EncoderOptions,
     parseCompressionType,
+    type GzipImpl,
+    isBuildkitComparable,
 } from "./types";
 export {
     defaultMediaType,
@@ -39,6 +41,7 @@ export {
     type ZstdEncoderLevel,
 } from "./levels";
 export { createEncoder } from "./createEncoder";
+export { compressFile, type CompressedBlob } from "./compressFile";
 export { type DecodeSource, openDecoded } from "./decode";
 export { detectCompression, isEStargz } from "./detect";
 export {

@@ -22,6 +22,30 @@ export interface CompressionConfig {
     readonly level?: number;
     /** Convert every layer of the chain, not just new blobs (§4.7). Not used by the encoders. */
     readonly force?: boolean;
+    /**
+     * gzip and eStargz deflate: "go" (default) is a port of Go's compress/flate, so blob digests
+     * match BuildKit's; "fast" is Node's zlib, several times faster, digests not comparable.
+     */
+    readonly gzipImpl?: GzipImpl;
+}
+
+export type GzipImpl = "go" | "fast";
+
+/**
+ * Whether a blob made with `config` has the bytes BuildKit (Go's compress/gzip) would write:
+ * uncompressed always; gzip and eStargz with the Go deflate; zstd never (libzstd is not
+ * klauspost's encoder).
+ */
+export function isBuildkitComparable(config: CompressionConfig): boolean {
+    switch (config.type) {
+        case "uncompressed":
+            return true;
+        case "gzip":
+        case "estargz":
+            return config.gzipImpl !== "fast";
+        case "zstd":
+            return false;
+    }
 }
 
 /**

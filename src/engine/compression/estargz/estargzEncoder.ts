@@ -10,7 +10,18 @@
 import { createHash, type Hash } from "node:crypto";
 import type { ByteSink } from "../../archive/tarStream";
 import { HashSink } from "../../digest/hashSink";
+import { GoGzipMemberWriter } from "../goflate/goGzipMember";
 import { GzipMemberWriter } from "../gzipMember";
+
+/** A gzip member writer: Go-exact (the default, BuildKit's bytes) or zlib (fast). */
+interface MemberWriter {
+    write(chunk: Buffer): Promise<void>;
+    close(): Promise<unknown>;
+    abort(reason?: unknown): void;
+}
+export type MemberOpener = (out: ByteSink, goLevel: number) => Promise<MemberWriter>;
+export const goMembers: MemberOpener = (out, level) => GoGzipMemberWriter.open(out, level);
+export const zlibMembers: MemberOpener = (out, level) => GzipMemberWriter.open(out, level);
 import { abortedError, CountingSink, finishedError, SerialQueue } from "../serialSink";
 import type { BlobEncoder, EncodeResult } from "../types";
 import { footerBytes } from "./footer";
@@ -46,11 +57,16 @@ export class EStargzEncoder implements BlobEncoder, TarScanHandler {
     private readonly toc = new TocBuilder();
     /** D': everything decompressed, the TOC tar included. */
     private readonly diff = new HashSink();
-    private member: GzipMemberWriter | undefined;
+    private member: MemberWriter | undefined;
     private file: OpenFile | undefined;
     private finished = false;
 
-    constructor(out: ByteSink, private readonly goLevel: number, private readonly chunkSize = DEFAULT_CHUNK_SIZE) {
+    constructor(
+        out: ByteSink,
+        private readonly goLevel: number,
+        private readonly chunkSize = DEFAULT_CHUNK_SIZE,
+        private readonly openMember: MemberOpener = goMembers,
+    ) {
         this.out = new CountingSink(out);
     }
 
@@ -72,7 +88,7 @@ export class EStargzEncoder implements BlobEncoder, TarScanHandler {
             if (this.out.bytes === 0) {
                 // appendTar's final io.Copy ends in a Write of nothing, which still opens a
                 // member when none is open: an empty input tar gives one empty member first.
-                this.member = await GzipMemberWriter.open(this.out, this.goLevel);
+                this.member = await this.openMember(this.out, this.goLevel);
             }
             await this.closeMember();
             tocDigest = await this.writeTocAndFooter(this.out.bytes);
@@ -165,12 +181,12 @@ export class EStargzEncoder implements BlobEncoder, TarScanHandler {
         }
         f.chunkLeft = size;
         f.chunk = createHash("sha256");
-        this.member = await GzipMemberWriter.open(this.out, this.goLevel);
+        this.member = await this.openMember(this.out, this.goLevel);
     }
 
     private async emit(bytes: Buffer): Promise<void> {
         this.diff.write(bytes);
-        this.member ??= await GzipMemberWriter.open(this.out, this.goLevel);
+        this.member ??= await this.openMember(this.out, this.goLevel);
         await this.member.write(bytes);
     }
 
@@ -183,7 +199,7 @@ export class EStargzEncoder implements BlobEncoder, TarScanHandler {
     /** GzipCompressor.WriteTOCAndFooter: the TOC tar in its own member, then the footer. */
     private async writeTocAndFooter(tocOffset: number): Promise<string> {
         const json = this.toc.finish();
-        const member = await GzipMemberWriter.open(this.out, this.goLevel);
+        const member = await this.openMember(this.out, this.goLevel);
         this.member = member;
         const parts = [tocTarHeader(json.length), ...json.pieces, tocTarTrailer(json.length)];
         for (const p of parts) {
