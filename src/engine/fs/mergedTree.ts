@@ -18,7 +18,7 @@
  */
 import { EngineError } from "../errors";
 import { type FileStat, isDir, isWhiteoutDevice } from "./fileStat";
-import { isOpaqueDir, isOverlayXattr } from "./overlayMarkers";
+import { isOpaqueDir, isOverlayXattr, WHITEOUT_STAT } from "./overlayMarkers";
 import { type FileReader, joinRel, ROOT, type TreeReader } from "./tree";
 
 interface Resolution {
@@ -40,6 +40,12 @@ export class MergedTree implements TreeReader {
     constructor(
         readonly layers: readonly TreeReader[],
         private readonly label = "merged view",
+        /**
+         * Whether a real 0/0 character device in a layer is a whiteout (overlayfs upperdirs) or
+         * a device file like any other (native snapshots, whose deletions only ever appear as
+         * the synthetic WHITEOUT_STAT of a ChangeSetTree).
+         */
+        private readonly deviceWhiteouts = true,
     ) {
         if (layers.length === 0) {
             throw new EngineError("InvalidArgument", `${label}: a merged view needs at least one layer`);
@@ -76,7 +82,7 @@ export class MergedTree implements TreeReader {
                 const key = name.toString("latin1");
                 if (!visible.has(key)) {
                     const st = layer.lstat(joinRel(rel, name));
-                    visible.set(key, st !== null && !isWhiteoutDevice(st));
+                    visible.set(key, st !== null && !this.isWhiteout(st));
                 }
             }
         }
@@ -103,6 +109,10 @@ export class MergedTree implements TreeReader {
 
     openFile(rel: Buffer, expect: FileStat): FileReader {
         return this.layers[this.provider(rel).layer]!.openFile(rel, expect);
+    }
+
+    private isWhiteout(st: FileStat): boolean {
+        return st === WHITEOUT_STAT || (this.deviceWhiteouts && isWhiteoutDevice(st));
     }
 
     private provider(rel: Buffer): Resolution {
@@ -139,7 +149,7 @@ export class MergedTree implements TreeReader {
             if (!st) {
                 continue;
             }
-            if (isWhiteoutDevice(st) || (top && !isDir(st))) {
+            if (this.isWhiteout(st) || (top && !isDir(st))) {
                 break; // hides this path in every lower layer
             }
             // A lower directory merges unless the one above is opaque (asked only now: xattr

@@ -69,10 +69,10 @@ export class RefViews {
                 if (this.snapshotter === "native") {
                     return this.snapshotTree(ref);
                 }
-                return new MergedTree(await this.stack(ref.layerChain(), signal), `view of ${ref.id}`);
+                return new MergedTree(await this.stack(ref.layerChain(), signal), `view of ${ref.id}`, this.snapshotter === "overlayfs");
             case "Merge":
             case "Diff":
-                return new MergedTree(await this.stack(ref.layerChain(), signal), `view of ${ref.id}`);
+                return new MergedTree(await this.stack(ref.layerChain(), signal), `view of ${ref.id}`, this.snapshotter === "overlayfs");
             default:
                 return assertNever(kind, "ref kind");
         }
