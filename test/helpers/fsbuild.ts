@@ -138,13 +138,15 @@ export function whiteoutDevice(p: FsPath, opts: EntryOptions = {}): void {
 
 /** Creates a unix-domain socket file bound at `p` (default mode 0o755); nothing listens on it. */
 export function mksock(p: FsPath, opts: EntryOptions = {}): void {
-    createWithCommand(p, (tmp) => {
-        // Bind relative to the directory: sockaddr_un paths are limited to 107 bytes.
-        const script =
-            "use Socket; socket(my $s, PF_UNIX, SOCK_STREAM, 0) or die \"socket: $!\\n\"; " +
-            "bind($s, pack_sockaddr_un($ARGV[0])) or die \"bind: $!\\n\";";
-        execFileSync("perl", ["-e", script, path.basename(tmp)], { cwd: path.dirname(tmp) });
-    });
+    // Bound under a short name in a directory perl can name, then renamed: a sockaddr_un path
+    // holds at most 107 bytes (longer ones are cut short), and the name must not start with "-"
+    // (perl would read it as a switch).
+    const tmp = path.join(utf8Ancestor(p), `.fsbuild-sock-${process.pid}`);
+    const script =
+        "use Socket; socket(my $s, PF_UNIX, SOCK_STREAM, 0) or die \"socket: $!\\n\"; " +
+        "bind($s, pack_sockaddr_un($ARGV[0])) or die \"bind: $!\\n\";";
+    execFileSync("perl", ["-e", script, path.basename(tmp)], { cwd: path.dirname(tmp) });
+    fs.renameSync(tmp, p);
     applyOptions(p, { mode: 0o755, ...opts });
 }
 

@@ -84,8 +84,9 @@ export class RefViews {
             case "BaseLayer":
                 // Over nothing every entry is an add; a one-layer MergedTree drops whiteout devices
                 // and overlay markers, which mean nothing without a lower (and must not act on
-                // whatever a Merge puts below this layer).
-                return new MergedTree([this.snapshotTree(ref)], `layer ${ref.id}`);
+                // whatever a Merge puts below this layer). In a native snapshot a 0/0 device is a
+                // device, not a whiteout.
+                return new MergedTree([this.snapshotTree(ref)], `layer ${ref.id}`, this.snapshotter === "overlayfs");
             case "Layer": {
                 const lower = await this.view(ref.layerParent!, signal);
                 const dir = this.snapshotTree(ref);
