@@ -5,7 +5,7 @@
  */
 import { ChangeWriter } from "../archive/changeWriter";
 import { writableSink } from "../archive/sinks";
-import { BlockRing, type ByteSink, type FdSink, TarStream } from "../archive/tarStream";
+import { type ByteSink, type FdSink, TarStream } from "../archive/tarStream";
 import { WHITEOUT_EPOCH, type WhiteoutTime } from "../archive/whiteoutTime";
 import type { Digest } from "../digest/hashSink";
 import { DigestJob } from "../util/digestWorker";
@@ -75,10 +75,9 @@ export async function writeDiff(opts: WriteDiffOptions): Promise<DiffResult> {
             sinks.push(isByteSink(opts.output) ? opts.output : writableSink(opts.output, "the layer tar"));
         }
     }
-    const ring = new BlockRing();
-    const job = DigestJob.start(ring.sabs, fd, "the layer tar");
+    const job = DigestJob.start(fd, "the layer tar");
     try {
-        const out = new TarStream(ring, job, sinks);
+        const out = new TarStream(job.ring, job, sinks);
         const cw = new ChangeWriter(out, upper, opts.whiteoutTime ?? WHITEOUT_EPOCH);
         if (opts.overlay) {
             await overlayChanges(upper, lower, ROOT, cw.handleChange, opts.signal);

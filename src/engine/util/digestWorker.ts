@@ -8,6 +8,7 @@
  * the CLI bundle, the extension bundle and unbundled tests.
  */
 import { Worker } from "node:worker_threads";
+import { BlockRing } from "../archive/tarStream";
 import { EngineError } from "../errors";
 
 const WORKER_SOURCE = `
@@ -20,8 +21,11 @@ let hash = null;
 let fd = -1;
 let failed = false;
 parentPort.on("message", (m) => {
-    if (m.t === "start") {
+    if (m.t === "init") {
         blocks = m.sabs.map((s) => Buffer.from(s));
+        return;
+    }
+    if (m.t === "start") {
         hash = createHash("sha256");
         fd = m.fd;
         failed = false;
@@ -41,7 +45,6 @@ parentPort.on("message", (m) => {
         } else if (m.t === "end") {
             parentPort.postMessage({ t: "digest", hex: hash.digest("hex") });
             hash = null;
-            blocks = [];
         }
     } catch (e) {
         failed = true;
@@ -55,12 +58,28 @@ type WorkerReply =
     | { t: "digest"; hex: string }
     | { t: "error"; message: string; code?: string };
 
-const idle: Worker[] = [];
+/**
+ * A worker and the ring it hashes from, created together and reused together: the blocks are
+ * handed to the worker once, so no SharedArrayBuffer is ever left behind in an idle worker
+ * (which would never collect it).
+ */
+interface Hasher {
+    readonly worker: Worker;
+    readonly ring: BlockRing;
+}
 
-function acquire(): Worker {
-    const w = idle.pop() ?? new Worker(WORKER_SOURCE, { eval: true });
-    w.unref();
-    return w;
+const idle: Hasher[] = [];
+
+function acquire(): Hasher {
+    const pooled = idle.pop();
+    if (pooled) {
+        return pooled;
+    }
+    const ring = new BlockRing();
+    const worker = new Worker(WORKER_SOURCE, { eval: true });
+    worker.unref();
+    worker.postMessage({ t: "init", sabs: ring.sabs });
+    return { worker, ring };
 }
 
 /** One hashing job: blocks go in, in order; `finish` returns the digest. */
@@ -70,20 +89,26 @@ export class DigestJob {
     private error: Error | undefined;
     private done = false;
 
+    private readonly worker: Worker;
+    /** The blocks to fill; block i is handed over with `submit(i, n)`. */
+    readonly ring: BlockRing;
+
     private constructor(
-        private readonly worker: Worker,
+        private readonly hasher: Hasher,
         private readonly what: string,
     ) {
-        worker.on("message", this.onMessage);
-        worker.on("error", this.onError);
+        this.worker = hasher.worker;
+        this.ring = hasher.ring;
+        this.worker.on("message", this.onMessage);
+        this.worker.on("error", this.onError);
     }
 
-    /** Starts a job over `sabs`; with `fd`, the worker also writes every byte to it. */
-    static start(sabs: readonly SharedArrayBuffer[], fd: number | undefined, what: string): DigestJob {
-        const worker = acquire();
-        worker.ref();
-        const job = new DigestJob(worker, what);
-        worker.postMessage({ t: "start", sabs, fd: fd ?? -1 });
+    /** Starts a job; with `fd`, the worker also writes every byte to it. */
+    static start(fd: number | undefined, what: string): DigestJob {
+        const hasher = acquire();
+        hasher.worker.ref();
+        const job = new DigestJob(hasher, what);
+        hasher.worker.postMessage({ t: "start", fd: fd ?? -1 });
         return job;
     }
 
@@ -118,7 +143,7 @@ export class DigestJob {
             void this.worker.terminate();
         } else {
             this.worker.unref();
-            idle.push(this.worker);
+            idle.push(this.hasher);
         }
     }
 
