@@ -282,7 +282,8 @@ export class EntryFactory {
             if (attempt > 12) {
                 name = name.slice(0, 200) + String(attempt);
             }
-            // sockaddr_un holds at most 107 bytes, and fsbuild binds by the bare name.
+            // Socket names stay short (fsbuild once bound them by the bare name, and sockaddr_un
+            // holds 107 bytes); lifting this would reshuffle every seed.
             if (kind === "socket" && name.length > 100) {
                 continue;
             }

@@ -65,7 +65,9 @@
  * only); copied-up but unchanged entries are skipped by `sameDirent` exactly as the double walk
  * skips them; an opaque directory is diffed with the double walk against LOWER (§2.5 item 5),
  * so deletions in it become explicit whiteouts, as in the two-tree diff; whiteouts with no lower
- * entry are skipped (§2.5 item 2), and the upper view hides whiteouts inside opaque dirs.
+ * entry are skipped (§2.5 item 2), and the upper view hides whiteouts inside opaque dirs; a link
+ * group whose names are all unchanged writes nothing in either differ, even when only some of
+ * its names were copied into the upperdir (so their nlink there differs from UPPER's).
  */
 import { deriveUpperdir } from "./overlayUpperdir";
 import { applyRandomEdits } from "./randomEdits";

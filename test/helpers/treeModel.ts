@@ -331,17 +331,9 @@ function createEntry(p: Buffer, i: Inode): void {
         case "block":
             fsb.mknod(p, "b", i.major, i.minor);
             return;
-        case "socket": {
-            // fsbuild.mksock hands the bare name to `perl -e … NAME`, where a leading "-" would
-            // be read as a perl switch: bind under a fixed name, then rename.
-            const tmp = Buffer.concat([
-                p.subarray(0, p.lastIndexOf(0x2f) + 1),
-                Buffer.from(".treemodel-sock"),
-            ]);
-            fsb.mksock(tmp);
-            fs.renameSync(tmp, p);
+        case "socket":
+            fsb.mksock(p);
             return;
-        }
     }
 }
 
