@@ -37,6 +37,8 @@ export interface RefReport {
     readonly id: string;
     readonly kind: string;
     readonly description: string | null;
+    /** The snapshot directory (absolute; BaseLayer and Layer only). */
+    readonly snapshot: string | null;
     readonly parents: { readonly parent?: string; readonly merge?: string[]; readonly diff?: { lower: string | null; upper: string | null } };
     readonly layers: string[];
     readonly diffID: Digest | null;
@@ -135,6 +137,7 @@ export class WorkspaceEngine {
             id,
             kind: ref.kind(),
             description: ref.description || null,
+            snapshot: ref.snapshot,
             parents: parentsOf(ref),
             layers: ref.layerChain().map((r) => r.id),
             diffID: rec.diffID ?? null,
