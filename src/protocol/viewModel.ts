@@ -1,0 +1,124 @@
+/**
+ * The data the ref-graph webview shows: plain DTOs of strings and numbers (and arrays of them),
+ * so they survive postMessage, getState/setState and the panel serializer unchanged. Built by
+ * src/extension/graph/toViewModel.ts, the one file that knows the engine's types too.
+ */
+
+/** BuildKit's four ref kinds (refs.go `kind()`). */
+export const REF_KINDS = ["BaseLayer", "Layer", "Merge", "Diff"] as const;
+export type RefKindView = (typeof REF_KINDS)[number];
+
+/** How a ref depends on another: its layer parent, the n-th merge input, or a diff side. */
+export const EDGE_ROLES = ["parent", "merge", "lower", "upper"] as const;
+export type EdgeRole = (typeof EDGE_ROLES)[number];
+
+/** The compressions a compute or convert can ask for (the `#compression` select). */
+export const COMPRESSIONS = ["uncompressed", "gzip", "zstd", "estargz"] as const;
+export type CompressionView = (typeof COMPRESSIONS)[number];
+
+export interface ParentView {
+    readonly ref: string;
+    readonly role: EdgeRole;
+    /** Position among the merge inputs (0 for the other roles). */
+    readonly index: number;
+}
+
+/** One node of the graph: enough to draw it, search it and label its edges. */
+export interface RefNodeView {
+    readonly id: string;
+    readonly kind: RefKindView;
+    /** "" when the ref has none. */
+    readonly description: string;
+    readonly parents: readonly ParentView[];
+    /** "" until the blob chain is computed. */
+    readonly diffID: string;
+    readonly chainID: string;
+    readonly blobChainID: string;
+    /** The main blob's digest, "" while there is none. */
+    readonly blob: string;
+    /** Every variant's digest (search by digest finds any of them). */
+    readonly digests: readonly string[];
+}
+
+/** One hash step: `result = sha256(input)`, or `result = input` when `hash` is "none". */
+export interface DerivationStepView {
+    /** The layer this step adds (a ref id). */
+    readonly layer: string;
+    /** The formula in words, e.g. `sha256(chainID(base) + " " + diffID(app))`. */
+    readonly formula: string;
+    /** The exact string hashed (or copied, for the first layer's chainID). */
+    readonly input: string;
+    readonly hash: "sha256" | "none";
+    readonly result: string;
+}
+
+/**
+ * How an ID was derived, step by step, from the layer chain's diffIDs and blobs, and whether the
+ * recomputation agrees with what the engine reports ("incomplete" while a layer lacks a blob).
+ */
+export interface DerivationView {
+    readonly value: string;
+    readonly steps: readonly DerivationStepView[];
+    readonly check: "match" | "mismatch" | "incomplete";
+}
+
+export interface VariantView {
+    readonly digest: string;
+    readonly mediaType: string;
+    readonly compression: CompressionView | "unknown";
+    /** Compressed size in bytes. */
+    readonly size: number;
+    /** Size of the uncompressed layer tar; -1 when unknown. */
+    readonly uncompressedSize: number;
+    /** The uncompressed layer's digest (the diffID this blob decompresses to); "" if unknown. */
+    readonly uncompressedDigest: string;
+    /** Milliseconds the compute or convert that wrote it took; -1 when not timed this session. */
+    readonly timeMs: number;
+    /** Whether the bytes are BuildKit's: its digest is the one BuildKit would push. */
+    readonly comparable: "buildkit" | "not-comparable";
+    /** "main" for the ref's blob, "variant" for a conversion of it. */
+    readonly role: "main" | "variant";
+    readonly path: string;
+}
+
+/** BuildKit's recorded IDs when they differ from the image's, and why. */
+export interface RecordedIDsView {
+    readonly chainID: string;
+    readonly blobChainID: string;
+    readonly reason: string;
+}
+
+/** Everything the details panel shows for the selected ref. */
+export interface RefDetailsView {
+    readonly id: string;
+    readonly kind: RefKindView;
+    readonly description: string;
+    /** The snapshot directory, "" for kinds without one (Merge, Diff) or when unknown. */
+    readonly snapshot: string;
+    /** The layer chain, bottom first. */
+    readonly layers: readonly string[];
+    readonly diffID: string;
+    readonly chainID: DerivationView;
+    readonly blobChainID: DerivationView;
+    /** Empty strings when BuildKit's recorded IDs equal the image's. */
+    readonly buildkit: RecordedIDsView;
+    readonly variants: readonly VariantView[];
+}
+
+/** The whole graph of one snapshot source. */
+export interface GraphView {
+    readonly source: string;
+    readonly label: string;
+    readonly nodes: readonly RefNodeView[];
+}
+
+/** Live progress of an operation on one ref. */
+export interface ProgressView {
+    readonly ref: string;
+    readonly operation: "compute" | "convert" | "verify" | "gc";
+    readonly phase: "start" | "diff" | "convert" | "reused" | "done" | "end";
+    readonly detail: string;
+    /** Set on "end" when the operation failed or was canceled. */
+    readonly error: string;
+    readonly elapsedMs: number;
+}
