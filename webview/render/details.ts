@@ -1,0 +1,126 @@
+/**
+ * The details panel of the selected ref: its identity, its layer chain, diffID / chainID /
+ * blobChainID with the hash steps that derive them, and its compression variants side by side.
+ * Built with textContent only.
+ */
+import type { DerivationView, RefDetailsView, VariantView } from "../../src/protocol/viewModel";
+import { formatBytes, formatMs, h, shortDigest } from "./svg";
+
+export interface DetailsCallbacks {
+    select(ref: string): void;
+    copy(text: string): void;
+}
+
+const CHECK_TEXT = {
+    match: "✓ recomputed here from the layer chain",
+    mismatch: "✗ the steps below do not give the reported value",
+    incomplete: "incomplete: a layer of the chain has no blob yet",
+} as const;
+
+function field(name: string, label: string, value: string, cb: DetailsCallbacks, mono = true): HTMLElement {
+    const v = h("span", { "data-field": name, class: mono ? "value mono" : "value" }, value);
+    const row = h("div", { class: "field" }, h("span", { class: "label" }, label), v);
+    if (value && value !== "—" && mono) {
+        const copy = h("button", { class: "copy", title: `Copy ${label}`, "aria-label": `Copy ${label}` }, "⧉");
+        copy.addEventListener("click", () => cb.copy(value));
+        row.append(copy);
+    }
+    return row;
+}
+
+function derivation(name: string, label: string, d: DerivationView, cb: DetailsCallbacks): HTMLElement {
+    const box = h("div", { class: `derived check-${d.check}` });
+    box.append(field(name, label, d.value || "—", cb));
+    if (d.steps.length === 0) return box;
+    const details = h("details", { class: "steps", "data-derivation": name });
+    const summary = h("summary", {}, `How ${label} is derived (${d.steps.length} step${d.steps.length === 1 ? "" : "s"}) · `, h("span", { class: "check" }, CHECK_TEXT[d.check]));
+    details.append(summary);
+    const list = h("ol");
+    for (const s of d.steps) {
+        const li = h("li", { "data-layer": s.layer });
+        li.append(h("div", { class: "formula mono" }, s.formula));
+        if (s.hash === "sha256") li.append(h("div", { class: "input mono" }, h("span", { class: "dim" }, "sha256(\""), s.input, h("span", { class: "dim" }, "\")")));
+        li.append(h("div", { class: "result mono" }, h("span", { class: "dim" }, "= "), s.result));
+        list.append(li);
+    }
+    details.append(list);
+    box.append(details);
+    return box;
+}
+
+function ratio(v: VariantView): string {
+    return v.uncompressedSize > 0 ? `${((v.size / v.uncompressedSize) * 100).toFixed(1)} %` : "—";
+}
+
+function variantsTable(variants: readonly VariantView[], cb: DetailsCallbacks): HTMLElement {
+    const table = h("table", { id: "variants" });
+    const head = h("tr");
+    for (const c of ["Compression", "Media type", "Digest", "Size", "Uncompressed", "Ratio", "Time", "BuildKit"]) head.append(h("th", { scope: "col" }, c));
+    table.append(h("thead", {}, head));
+    const body = h("tbody");
+    for (const v of variants) {
+        const tr = h("tr", { "data-digest": v.digest, "data-media-type": v.mediaType, "data-role": v.role });
+        const comp = h("td", {}, v.compression);
+        if (v.role === "main") comp.append(" ", h("span", { class: "tag", title: "The ref's own blob; the others are conversions of it" }, "main"));
+        const digest = h("td", { class: "mono", title: v.digest }, shortDigest(v.digest, 12));
+        const copy = h("button", { class: "copy", title: "Copy digest", "aria-label": "Copy digest" }, "⧉");
+        copy.addEventListener("click", () => cb.copy(v.digest));
+        digest.append(copy);
+        const comparable = v.comparable === "buildkit"
+            ? h("span", { class: "pill ok", title: "Byte-identical to what BuildKit writes: this digest is the one BuildKit pushes", "data-comparable": "true" }, "comparable")
+            : h("span", { class: "pill warn", title: "Written by a different compressor (e.g. zlib's fast gzip or zstd): same content, another digest than BuildKit's", "data-comparable": "false" }, "not comparable");
+        tr.append(
+            comp,
+            h("td", { class: "mono small", title: v.mediaType }, v.mediaType.replace(/^application\//, "")),
+            digest,
+            h("td", { class: "num", title: `${v.size} bytes` }, formatBytes(v.size)),
+            h("td", { class: "num", title: v.uncompressedSize >= 0 ? `${v.uncompressedSize} bytes` : "Convert to uncompressed to know the tar's size" }, formatBytes(v.uncompressedSize)),
+            h("td", { class: "num" }, ratio(v)),
+            h("td", { class: "num", title: v.timeMs >= 0 ? "Time the compute or convert that wrote it took" : "Not written in this session" }, formatMs(v.timeMs)),
+            h("td", {}, comparable),
+        );
+        body.append(tr);
+    }
+    table.append(body);
+    return table;
+}
+
+export function renderDetails(container: HTMLElement, d: RefDetailsView | null, selected: string, cb: DetailsCallbacks): void {
+    if (!selected) {
+        container.replaceChildren(h("p", { class: "hint" }, "Select a ref in the graph to see its chain IDs and compression variants."));
+        return;
+    }
+    if (!d) {
+        container.replaceChildren(h("h2", { class: "ref-title" }, selected), h("p", { class: "hint" }, "Loading…"));
+        return;
+    }
+    const out: Node[] = [];
+    out.push(h("h2", { class: "ref-title", title: d.id }, d.id));
+    if (d.description) out.push(h("p", { class: "description" }, d.description));
+    out.push(field("kind", "Kind", d.kind, cb, false));
+    out.push(field("snapshot", "Snapshot", d.snapshot || (d.kind === "Merge" || d.kind === "Diff" ? "— (computed from its parents)" : "—"), cb, d.snapshot !== ""));
+    const chain = h("ol", { class: "chain", "data-field": "layers" });
+    for (const id of d.layers) {
+        const li = h("li");
+        const link = h("a", { href: "#", "data-ref": id }, id);
+        link.addEventListener("click", (ev) => {
+            ev.preventDefault();
+            cb.select(id);
+        });
+        li.append(link);
+        chain.append(li);
+    }
+    out.push(h("div", { class: "field" }, h("span", { class: "label" }, `Layer chain (${d.layers.length})`), chain));
+    out.push(field("diffID", "diffID", d.diffID || "—", cb));
+    out.push(derivation("chainID", "chainID", d.chainID, cb));
+    out.push(derivation("blobChainID", "blobChainID", d.blobChainID, cb));
+    if (d.buildkit.chainID || d.buildkit.blobChainID) {
+        const box = h("div", { class: "recorded" }, h("h3", {}, "Recorded by BuildKit's computeChainMetadata"), h("p", { class: "hint" }, d.buildkit.reason));
+        box.append(field("buildkitChainID", "chainID", d.buildkit.chainID || "—", cb), field("buildkitBlobChainID", "blobChainID", d.buildkit.blobChainID || "—", cb));
+        out.push(box);
+    }
+    out.push(h("h3", {}, `Compression variants (${d.variants.length})`));
+    out.push(variantsTable(d.variants, cb));
+    if (d.variants.length === 0) out.push(h("p", { class: "hint" }, "No blob yet: compute the blob chain."));
+    container.replaceChildren(...out);
+}
