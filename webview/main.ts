@@ -7,7 +7,7 @@ import { COMPRESSIONS, REF_KINDS, type CompressionView, type RefNodeView } from 
 import { button, componentsReady, registerComponents, setDisabled } from "./components";
 import { layoutGraph } from "./graphLayout";
 import { renderDetails } from "./render/details";
-import { GraphView } from "./render/graphView";
+import { GraphView, progressText } from "./render/graphView";
 import { h } from "./render/svg";
 import { initialState, isBusy, persisted, reduce, type Action, type GraphState } from "./state";
 import { loadState, post, saveState } from "./vscodeApi";
@@ -79,7 +79,15 @@ let matchCursor = -1;
 function dispatch(action: Action): void {
     const prev = state;
     state = reduce(state, action);
-    if (state !== prev) render();
+    if (state === prev) return;
+    // Pan and zoom are drawn by the GraphView itself: only the saved state follows them.
+    if (action.type === "ui/view") scheduleSave();
+    else render();
+}
+
+function scheduleSave(): void {
+    clearTimeout(saveTimer);
+    saveTimer = setTimeout(() => saveState(persisted(state)), 150);
 }
 
 function select(ref: string): void {
@@ -116,8 +124,7 @@ function render(): void {
         view.focusNode(ref);
         post({ type: "select", ref });
     }
-    clearTimeout(saveTimer);
-    saveTimer = setTimeout(() => saveState(persisted(state)), 150);
+    scheduleSave();
 }
 
 function renderGraph(): void {
@@ -154,7 +161,7 @@ function renderControls(): void {
     setDisabled(compute, !node || busy);
     setDisabled(convert, !node || busy || node.blob === "");
     const b = state.busy.get(state.selected);
-    opStatus.textContent = b ? `${b.operation}: ${b.phase}${b.detail ? ` — ${b.detail}` : ""}` : (state.notes.get(state.selected) ?? "");
+    opStatus.textContent = b ? progressText(b) : (state.notes.get(state.selected) ?? "");
 }
 
 function readControls(): void {

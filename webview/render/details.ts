@@ -21,7 +21,7 @@ function field(name: string, label: string, value: string, cb: DetailsCallbacks,
     const v = h("span", { "data-field": name, class: mono ? "value mono" : "value" }, value);
     const row = h("div", { class: "field" }, h("span", { class: "label" }, label), v);
     if (value && value !== "—" && mono) {
-        const copy = h("button", { class: "copy", title: `Copy ${label}`, "aria-label": `Copy ${label}` }, "⧉");
+        const copy = h("button", { class: "copy", title: `Copy ${label}`, "aria-label": `Copy ${label}` }, "copy");
         copy.addEventListener("click", () => cb.copy(value));
         row.append(copy);
     }
@@ -55,30 +55,35 @@ function ratio(v: VariantView): string {
 function variantsTable(variants: readonly VariantView[], cb: DetailsCallbacks): HTMLElement {
     const table = h("table", { id: "variants" });
     const head = h("tr");
-    for (const c of ["Compression", "Media type", "Digest", "Size", "Uncompressed", "Ratio", "Time", "BuildKit"]) head.append(h("th", { scope: "col" }, c));
+    for (const [c, t] of [
+        ["Compression", "Compression and media type"],
+        ["Digest", "The blob's digest (what a registry stores)"],
+        ["Size", "Compressed size, and the uncompressed layer tar's"],
+        ["Ratio", "Compressed / uncompressed, and the time the compute or convert took"],
+        ["BuildKit", "Whether BuildKit would write these exact bytes"],
+    ]) head.append(h("th", { scope: "col", title: t! }, c!));
     table.append(h("thead", {}, head));
     const body = h("tbody");
     for (const v of variants) {
         const tr = h("tr", { "data-digest": v.digest, "data-media-type": v.mediaType, "data-role": v.role });
-        const comp = h("td", {}, v.compression);
+        const comp = h("td", {}, h("span", { class: "strong" }, v.compression));
         if (v.role === "main") comp.append(" ", h("span", { class: "tag", title: "The ref's own blob; the others are conversions of it" }, "main"));
-        const digest = h("td", { class: "mono", title: v.digest }, shortDigest(v.digest, 12));
-        const copy = h("button", { class: "copy", title: "Copy digest", "aria-label": "Copy digest" }, "⧉");
+        comp.append(h("div", { class: "mono small dim", title: v.mediaType }, v.mediaType.replace(/^application\/vnd\./, "")));
+        const digest = h("td", { class: "mono", title: v.digest }, shortDigest(v.digest, 12).replace(/^sha256:/, ""));
+        const copy = h("button", { class: "copy", title: `Copy ${v.digest}`, "aria-label": "Copy digest" }, "copy");
         copy.addEventListener("click", () => cb.copy(v.digest));
-        digest.append(copy);
+        digest.append(" ", copy);
+        const sizes = h(
+            "td",
+            { class: "num" },
+            h("span", { title: `${v.size} bytes` }, formatBytes(v.size)),
+            h("div", { class: "small dim", title: v.uncompressedSize >= 0 ? `uncompressed tar: ${v.uncompressedSize} bytes` : "Convert to uncompressed to know the tar's size" }, `of ${formatBytes(v.uncompressedSize)}`),
+        );
+        const time = h("td", { class: "num" }, ratio(v), h("div", { class: "small dim", title: v.timeMs >= 0 ? "Time the compute or convert that wrote it took" : "Not written in this session" }, formatMs(v.timeMs)));
         const comparable = v.comparable === "buildkit"
             ? h("span", { class: "pill ok", title: "Byte-identical to what BuildKit writes: this digest is the one BuildKit pushes", "data-comparable": "true" }, "comparable")
-            : h("span", { class: "pill warn", title: "Written by a different compressor (e.g. zlib's fast gzip or zstd): same content, another digest than BuildKit's", "data-comparable": "false" }, "not comparable");
-        tr.append(
-            comp,
-            h("td", { class: "mono small", title: v.mediaType }, v.mediaType.replace(/^application\//, "")),
-            digest,
-            h("td", { class: "num", title: `${v.size} bytes` }, formatBytes(v.size)),
-            h("td", { class: "num", title: v.uncompressedSize >= 0 ? `${v.uncompressedSize} bytes` : "Convert to uncompressed to know the tar's size" }, formatBytes(v.uncompressedSize)),
-            h("td", { class: "num" }, ratio(v)),
-            h("td", { class: "num", title: v.timeMs >= 0 ? "Time the compute or convert that wrote it took" : "Not written in this session" }, formatMs(v.timeMs)),
-            h("td", {}, comparable),
-        );
+            : h("span", { class: "pill warn", title: "Written by another compressor (zstd, or zlib's fast gzip): same content, a different digest than BuildKit's", "data-comparable": "false" }, "differs");
+        tr.append(comp, digest, sizes, time, h("td", {}, comparable));
         body.append(tr);
     }
     table.append(body);

@@ -118,7 +118,7 @@ export class GraphView {
             els.g.classList.toggle("dim", searching && !matches.has(id));
             if (b) {
                 els.g.setAttribute("data-busy", "true");
-                els.status.textContent = `${b.operation}: ${b.phase}${b.detail ? ` ${b.detail}` : ""}`;
+                els.status.textContent = progressText(b);
             } else {
                 els.g.removeAttribute("data-busy");
                 els.status.textContent = "";
@@ -259,6 +259,12 @@ export class GraphView {
             }
         });
     }
+}
+
+/** "convert: diff", or "converting zstd…" when the phase is the operation itself. */
+export function progressText(b: Busy): string {
+    const detail = b.detail ? ` ${b.detail}` : "";
+    return b.phase === b.operation ? `${b.phase.replace(/e$/, "")}ing${detail}…` : `${b.operation}: ${b.phase}${detail}`;
 }
 
 function subtitle(node: RefNodeView): string {

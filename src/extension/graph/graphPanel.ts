@@ -20,6 +20,8 @@ export class GraphPanel implements vscode.Disposable {
     private ready = false;
     private selected = "";
     private pendingFocus: string | undefined;
+    /** The last load failed (e.g. a revived panel whose source the model has not opened yet). */
+    private failed = false;
     private disposed = false;
 
     constructor(
@@ -39,6 +41,9 @@ export class GraphPanel implements vscode.Disposable {
                 if (e.source === this.source) void this.guard("refresh", () => this.refresh(e.refs));
             }),
             model.onOperation((e) => this.operation(e)),
+            model.onDidChangeSources(() => {
+                if (this.ready && this.failed) void this.guard("reload", () => this.loadAll());
+            }),
             panel.onDidDispose(() => {
                 this.dispose();
                 onDispose();
@@ -96,9 +101,11 @@ export class GraphPanel implements vscode.Disposable {
         try {
             reports = await this.model.reports(this.source);
         } catch (err) {
+            this.failed = true;
             this.post({ type: "failure", message: `Cannot read ${this.source}: ${errorMessage(err)}` });
             throw err;
         }
+        this.failed = false;
         this.reports.clear();
         for (const r of reports) this.reports.set(r.id, r);
         const all = [...reports, ...(await this.hiddenParents(reports))];

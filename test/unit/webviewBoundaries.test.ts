@@ -1,0 +1,71 @@
+/**
+ * The webview's boundaries, by reading imports: webview/ reaches the host only through
+ * src/protocol (no Node built-ins, no vscode, no engine), the UI toolkit is imported in
+ * webview/components.ts alone, src/protocol imports nothing outside itself, and only
+ * src/extension/graph knows the protocol on the host side. No HTML is built from strings.
+ */
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { describe, it } from "node:test";
+
+const root = join(__dirname, "..", "..", "..");
+
+function tsFiles(dir: string): string[] {
+    const out: string[] = [];
+    for (const name of readdirSync(dir)) {
+        const p = join(dir, name);
+        if (statSync(p).isDirectory()) out.push(...tsFiles(p));
+        else if (name.endsWith(".ts")) out.push(p);
+    }
+    return out;
+}
+
+function imports(file: string): string[] {
+    const text = readFileSync(file, "utf8");
+    const specs: string[] = [];
+    for (const m of text.matchAll(/(?:import|export)\s[^;]*?from\s+"([^"]+)"|import\s+"([^"]+)"|require\("([^"]+)"\)|import\("([^"]+)"\)/g)) {
+        specs.push((m[1] ?? m[2] ?? m[3] ?? m[4])!);
+    }
+    return specs;
+}
+
+const within = (file: string, spec: string, dir: string): boolean => !relative(join(root, dir), resolve(dirname(file), spec)).startsWith("..");
+
+describe("webview boundaries", () => {
+    it("webview/ imports only itself, src/protocol, and the toolkit in components.ts", () => {
+        for (const f of tsFiles(join(root, "webview"))) {
+            for (const spec of imports(f)) {
+                const where = `${relative(root, f)} imports ${spec}`;
+                if (spec === "@vscode/webview-ui-toolkit") {
+                    assert.equal(relative(root, f), join("webview", "components.ts"), where);
+                    continue;
+                }
+                assert.ok(spec.startsWith("."), where);
+                assert.ok(within(f, spec, "webview") || within(f, spec, "src/protocol"), where);
+            }
+        }
+    });
+
+    it("src/protocol imports nothing outside itself", () => {
+        for (const f of tsFiles(join(root, "src", "protocol"))) {
+            for (const spec of imports(f)) assert.ok(spec.startsWith(".") && within(f, spec, "src/protocol"), `${relative(root, f)} imports ${spec}`);
+        }
+    });
+
+    it("on the host side only src/extension/graph speaks the protocol", () => {
+        for (const f of tsFiles(join(root, "src"))) {
+            if (f.startsWith(join(root, "src", "protocol")) || f.startsWith(join(root, "src", "extension", "graph"))) continue;
+            for (const spec of imports(f)) assert.ok(!within(f, spec, "src/protocol") || !spec.startsWith("."), `${relative(root, f)} imports ${spec}`);
+        }
+    });
+
+    it("the webview never turns strings into markup", () => {
+        for (const f of tsFiles(join(root, "webview"))) {
+            const text = readFileSync(f, "utf8");
+            for (const bad of ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"]) {
+                assert.ok(!text.includes(bad), `${relative(root, f)} uses ${bad}`);
+            }
+        }
+    });
+});
