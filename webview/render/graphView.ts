@@ -124,6 +124,8 @@ export class GraphView {
                 els.status.textContent = "";
             }
             els.g.setAttribute("aria-selected", String(id === selected));
+            if (matches.has(id)) els.g.setAttribute("data-match", "true");
+            else els.g.removeAttribute("data-match");
         }
         for (const e of this.edges) e.g.classList.toggle("selected", e.from === selected || e.to === selected);
     }
