@@ -24,6 +24,8 @@ const KIND_TAG = { BaseLayer: "BASE", Layer: "LAYER", Merge: "MERGE", Diff: "DIF
 /** Below this zoom, labels are unreadable anyway: hide all text. */
 const FAR_ZOOM = 0.45;
 const CULL_FROM = 250;
+/** Room around the layout for edge labels and progress text. */
+const MARGIN = 60;
 
 interface NodeEls {
     readonly g: SVGGElement;
@@ -51,6 +53,8 @@ export class GraphView {
     private t: ViewTransform = { panX: 0, panY: 0, zoom: 1 };
     private frame = 0;
     private cullTimer: ReturnType<typeof setTimeout> | undefined;
+    private rasterTimer: ReturnType<typeof setTimeout> | undefined;
+    private rasterZoom = 1;
     private drag: { x: number; y: number; panX: number; panY: number; moved: boolean; id: number } | null = null;
 
     constructor(
@@ -59,7 +63,7 @@ export class GraphView {
     ) {
         this.svg = svg("svg", { class: "graph-svg", role: "group", "aria-label": "Ref graph" });
         this.svg.append(markers());
-        this.viewport = svg("g", { class: "viewport" });
+        this.viewport = svg("g", { class: "viewport", transform: `translate(${MARGIN} ${MARGIN})` });
         this.edgeLayer = svg("g", { class: "edges" });
         this.nodeLayer = svg("g", { class: "nodes" });
         this.viewport.append(this.edgeLayer, this.nodeLayer);
@@ -71,6 +75,8 @@ export class GraphView {
     /** Rebuilds every element (after a topology change). */
     setGraph(layout: GraphLayout, nodes: ReadonlyMap<string, RefNodeView>): void {
         this.layout = layout;
+        this.svg.setAttribute("width", String(Math.ceil(layout.width + 2 * MARGIN)));
+        this.svg.setAttribute("height", String(Math.ceil(layout.height + 2 * MARGIN)));
         this.nodes.clear();
         this.edges = [];
         const nodeFrag = document.createDocumentFragment();
@@ -179,15 +185,27 @@ export class GraphView {
     }
 
     private size(): { width: number; height: number } {
-        const r = this.svg.getBoundingClientRect();
+        const r = this.root.getBoundingClientRect();
         return { width: r.width || 800, height: r.height || 600 };
     }
 
     private apply(): void {
         this.frame = 0;
         const { panX, panY, zoom } = this.t;
-        this.viewport.setAttribute("transform", `translate(${panX} ${panY}) scale(${zoom})`);
+        // NOTE: the pan/zoom is a CSS transform of the whole <svg>, a compositor layer
+        // (will-change): panning moves already painted tiles instead of repainting thousands of
+        // shapes. After a zoom settles, dropping will-change for a frame repaints at the new scale.
+        this.svg.style.transform = `translate(${panX - MARGIN * zoom}px, ${panY - MARGIN * zoom}px) scale(${zoom})`;
         this.svg.classList.toggle("far", zoom < FAR_ZOOM);
+        if (zoom !== this.rasterZoom) {
+            clearTimeout(this.rasterTimer);
+            this.rasterTimer = setTimeout(() => {
+                this.rasterZoom = this.t.zoom;
+                this.svg.style.willChange = "auto";
+                // Two frames: the first paints without the layer, at the new scale.
+                requestAnimationFrame(() => requestAnimationFrame(() => (this.svg.style.willChange = "transform")));
+            }, 150);
+        }
         if (this.nodes.size >= CULL_FROM) {
             clearTimeout(this.cullTimer);
             this.cullTimer = setTimeout(() => this.cull(), 80);
@@ -215,33 +233,31 @@ export class GraphView {
     }
 
     private listen(): void {
-        this.svg.addEventListener("wheel", (ev) => {
+        this.root.addEventListener("wheel", (ev) => {
             ev.preventDefault();
-            const r = this.svg.getBoundingClientRect();
+            const r = this.root.getBoundingClientRect();
             // Pinch gestures arrive as ctrl+wheel with small deltas; plain wheels in lines or pixels.
             const delta = ev.deltaMode === 1 ? ev.deltaY * 16 : ev.deltaY;
             this.zoomBy(Math.exp(-delta * (ev.ctrlKey ? 0.01 : 0.0015)), { x: ev.clientX - r.left, y: ev.clientY - r.top });
         }, { passive: false });
-        this.svg.addEventListener("pointerdown", (ev) => {
+        this.root.addEventListener("pointerdown", (ev) => {
             if (ev.button !== 0) return;
             this.drag = { x: ev.clientX, y: ev.clientY, panX: this.t.panX, panY: this.t.panY, moved: false, id: ev.pointerId };
         });
-        this.svg.addEventListener("pointermove", (ev) => {
+        this.root.addEventListener("pointermove", (ev) => {
             const d = this.drag;
             if (!d || d.id !== ev.pointerId) return;
             const dx = ev.clientX - d.x;
             const dy = ev.clientY - d.y;
             if (!d.moved && Math.hypot(dx, dy) < 4) return;
-            if (!d.moved) this.svg.setPointerCapture(ev.pointerId);
+            if (!d.moved) this.root.setPointerCapture(ev.pointerId);
             d.moved = true;
-            this.svg.classList.add("panning");
             this.setTransform({ zoom: this.t.zoom, panX: d.panX + dx, panY: d.panY + dy });
         });
         const end = (ev: PointerEvent): void => {
             const d = this.drag;
             if (!d || d.id !== ev.pointerId) return;
             this.drag = null;
-            this.svg.classList.remove("panning");
             if (d.moved) {
                 this.cb.view(this.t);
                 return;
@@ -251,9 +267,9 @@ export class GraphView {
                 this.cb.select(node?.getAttribute("data-ref-id") ?? "");
             }
         };
-        this.svg.addEventListener("pointerup", end);
-        this.svg.addEventListener("pointercancel", end);
-        this.svg.addEventListener("keydown", (ev) => {
+        this.root.addEventListener("pointerup", end);
+        this.root.addEventListener("pointercancel", end);
+        this.root.addEventListener("keydown", (ev) => {
             const node = (ev.target as Element | null)?.closest?.("[data-ref-id]");
             if (node && (ev.key === "Enter" || ev.key === " ")) {
                 ev.preventDefault();
