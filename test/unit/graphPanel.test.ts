@@ -47,6 +47,9 @@ class FakePanel {
         onDidReceiveMessage: this.received.event,
     };
     onDidDispose = this.disposed.event;
+    readonly viewState = new Emitter<void>();
+    onDidChangeViewState = this.viewState.event;
+    visible = true;
     reveal(): void {}
     dispose(): void {
         if (this.isDisposed) return;
@@ -192,6 +195,20 @@ describe("graph panel (host side)", () => {
         assert.equal(nodes.nodes[0]!.digests.length, 2);
         // config (selected) has app in its chain: its details are re-sent.
         await until(() => panel.posted.filter((m) => m.type === "details").length === 2);
+    });
+
+    it("holds a focus while the panel is hidden, until its webview is ready again", async () => {
+        const panel = panels[0]!;
+        panel.visible = false;
+        panel.viewState.fire();
+        const before = panel.posted.length;
+        await controller.show(kit.dir, "app");
+        assert.equal(panel.posted.length, before, "nothing posted to a torn-down webview");
+        panel.visible = true;
+        panel.viewState.fire();
+        panel.received.fire({ type: "ready" });
+        await until(() => panel.posted.slice(before).some((m) => m.type === "focus"));
+        assert.deepEqual(panel.posted.slice(before).map((m) => m.type), ["graph", "focus"]);
     });
 
     it("revives a panel from a valid saved state only", async () => {

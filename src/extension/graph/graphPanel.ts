@@ -44,6 +44,11 @@ export class GraphPanel implements vscode.Disposable {
             model.onDidChangeSources(() => {
                 if (this.ready && this.failed) void this.guard("reload", () => this.loadAll());
             }),
+            // NOTE: without retainContextWhenHidden a hidden webview is torn down and says "ready"
+            // again when shown; until then messages would be lost (a focus from Show in Graph).
+            panel.onDidChangeViewState(() => {
+                if (!panel.visible) this.ready = false;
+            }),
             panel.onDidDispose(() => {
                 this.dispose();
                 onDispose();
