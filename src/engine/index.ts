@@ -9,6 +9,6 @@ export { chainID, chainIDs } from "./identity/chainID";
 export type { Digest } from "./digest/hashSink";
 export type { ByteSink } from "./archive/tarStream";
 export { atomicFileSink, type AtomicFileSink } from "./fs/atomicFile";
-export { openWorkspaceEngine, WorkspaceEngine, type RefReport, type BlobReport, type VerifyReport, type GcReport } from "./cache/workspaceEngine";
+export { openWorkspaceEngine, WorkspaceEngine, type RefReport, type RefSummary, type BlobReport, type VerifyReport, type GcReport } from "./cache/workspaceEngine";
 export type { ComputeOptions, ProgressEvent } from "./cache/blobChain";
 export { parseCompressionType, compressFile, isBuildkitComparable, type CompressionConfig, type CompressionType, type GzipImpl, type CompressedBlob } from "./compression";

@@ -42,15 +42,22 @@ export interface ProgressEvent {
 
 export class BlobChainEngine {
     readonly flight = new FlightGroup();
-    private readonly slots = new Semaphore(Math.max(1, availableParallelism()));
+    private readonly slots: Semaphore;
     private readonly nodes = new Map<Ref, ChainNode>();
 
+    /** `concurrency`: blobs made or converted at once; 0 or undefined = one per CPU. */
     constructor(
         readonly workspace: Workspace,
         readonly store: ContentStore,
         readonly meta: RefMetadataStore,
         readonly whiteoutTime: WhiteoutTime = WHITEOUT_EPOCH,
-    ) {}
+        concurrency?: number,
+    ) {
+        if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 0)) {
+            throw new EngineError("InvalidArgument", `concurrency must be a whole number ≥ 0 (0 = one per CPU), got ${concurrency}`, { concurrency });
+        }
+        this.slots = new Semaphore(concurrency ? concurrency : Math.max(1, availableParallelism()));
+    }
 
     async computeBlobChain(ref: Ref, opts: ComputeOptions): Promise<void> {
         const comp = validateLevel(opts.compression ?? { type: "gzip" });
@@ -103,7 +110,7 @@ export class BlobChainEngine {
             await this.slots.run(() => this.createBlob(ref, opts.compression, opts));
         });
         if (opts.compression.force) {
-            await this.ensureCompression(ref, opts.compression, opts.signal);
+            await this.ensureCompression(ref, opts.compression, opts.signal, opts.onProgress);
         }
     }
 
@@ -203,7 +210,7 @@ export class BlobChainEngine {
     }
 
     /** `ensureCompression`: make sure a variant of `comp.type` exists, converting if needed. */
-    async ensureCompression(ref: Ref, comp: CompressionConfig, signal?: AbortSignal): Promise<void> {
+    async ensureCompression(ref: Ref, comp: CompressionConfig, signal?: AbortSignal, onProgress?: ComputeOptions["onProgress"]): Promise<void> {
         await this.flight.do(`${ref.id}-${comp.type}`, async () => {
             const main = this.mainDescriptor(ref.id);
             if (!(await needsConversion(this.store, main, comp.type))) {
@@ -213,8 +220,12 @@ export class BlobChainEngine {
             if (await getBlobWithCompression(this.store, main.digest, comp.type)) {
                 return; // a variant exists, whatever its level
             }
-            const variant = await this.slots.run(() => convertBlob(this.store, main, comp, signal));
+            const variant = await this.slots.run(() => {
+                onProgress?.({ ref: ref.id, phase: "convert", detail: comp.type });
+                return convertBlob(this.store, main, comp, signal);
+            });
             await linkBlob(this.store, ref.id, main.digest, variant);
+            onProgress?.({ ref: ref.id, phase: "done", detail: variant.digest });
         });
     }
 

@@ -21,6 +21,18 @@ import { blobIsEStargz, walkBlob } from "./variants";
 export interface OpenOptions {
     readonly stateDir?: string;
     readonly whiteoutTime?: WhiteoutTime;
+    /** Blobs made or converted at once; 0 or undefined = one per CPU. */
+    readonly concurrency?: number;
+}
+
+/** What a list of refs shows without reading the content store: kind, diffID, main blob. */
+export interface RefSummary {
+    readonly id: string;
+    readonly kind: string;
+    readonly description: string | null;
+    readonly diffID: Digest | null;
+    readonly blob: Digest | null;
+    readonly mediaType: string | null;
 }
 
 export interface BlobReport {
@@ -82,7 +94,7 @@ export async function openWorkspaceEngine(dir: string, opts: OpenOptions = {}): 
     };
     ws.entries.forEach((e) => collect(e.ref));
     const meta = await RefMetadataStore.open(stateDir, ids);
-    return new WorkspaceEngine(ws, stateDir, new BlobChainEngine(ws, store, meta, opts.whiteoutTime));
+    return new WorkspaceEngine(ws, stateDir, new BlobChainEngine(ws, store, meta, opts.whiteoutTime, opts.concurrency));
 }
 
 export class WorkspaceEngine {
@@ -110,6 +122,20 @@ export class WorkspaceEngine {
     chainOf(id: string): string[] {
         const layers = this.layerIds(id);
         return layers.includes(this.workspace.get(id).id) ? layers : [...layers, id];
+    }
+
+    /** The ref's row in a list: in-memory metadata only, no I/O (a list of thousands stays instant). */
+    summary(id: string): RefSummary {
+        const ref = this.workspace.get(id);
+        const rec = this.chain.meta.get(ref.id);
+        return {
+            id,
+            kind: ref.kind(),
+            description: ref.description || null,
+            diffID: rec.diffID ?? null,
+            blob: rec.blob ?? null,
+            mediaType: rec.blob ? rec.mediaType ?? null : null,
+        };
     }
 
     computeBlobChain(id: string, opts: ComputeOptions): Promise<void> {
