@@ -1,32 +1,59 @@
 /**
- * The VS Code side: thin glue from commands to the engine. The only place that imports `vscode`.
+ * The VS Code side: activation wires the source model, the Refs tree and the command table.
+ * The only place (with its siblings under src/extension) that imports `vscode`.
  */
 import * as vscode from "vscode";
-import { isEngineError, writeDiff } from "../engine";
+import { writeDiff } from "../engine";
+import { registerCommands } from "./commands";
+import type { CommandContext } from "./commands/context";
+import { ENGINE_SETTINGS, readSettings } from "./config";
+import { recordE2eEvents } from "./e2eEvents";
+import { guarded, Log } from "./log";
+import { SourceModel } from "./model/sourceModel";
+import { RefsTreeProvider } from "./tree/refsTree";
 
-let log: vscode.OutputChannel | undefined;
+const REMEMBERED_KEY = "layerscope.sources";
 
-function output(): vscode.OutputChannel {
-    log ??= vscode.window.createOutputChannel("Layerscope");
-    return log;
+export function activate(context: vscode.ExtensionContext): { readonly model: SourceModel } {
+    const log = new Log();
+    const model = new SourceModel({
+        folders: () => (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === "file").map((f) => f.uri.fsPath),
+        remembered: () => context.workspaceState.get<string[]>(REMEMBERED_KEY, []),
+        remember: async (roots) => context.workspaceState.update(REMEMBERED_KEY, [...roots]),
+        settings: readSettings,
+        globalStorage: context.globalStorageUri.fsPath,
+    });
+    const tree = new RefsTreeProvider(model);
+    const view = vscode.window.createTreeView("layerscope.refs", { treeDataProvider: tree, showCollapseAll: true });
+    const ctx: CommandContext = { model, tree, view, log };
+    const refreshQuietly = (reopen: boolean): void => {
+        void guarded(log, "layerscope.refresh", "Refresh", () => model.refresh({ reopen }));
+    };
+    const watcher = vscode.workspace.createFileSystemWatcher("**/layerscope.json");
+    context.subscriptions.push(
+        log,
+        model,
+        tree,
+        view,
+        watcher,
+        ...registerCommands(ctx),
+        vscode.commands.registerCommand("layerscope.diffFolders", () => guarded(log, "layerscope.diffFolders", "Compute Layer Diff", () => diffFolders(log))),
+        vscode.workspace.onDidChangeWorkspaceFolders(() => refreshQuietly(false)),
+        vscode.workspace.onDidChangeConfiguration((e) => {
+            if (ENGINE_SETTINGS.some((s) => e.affectsConfiguration(s))) refreshQuietly(false);
+        }),
+        watcher.onDidCreate(() => refreshQuietly(false)),
+        watcher.onDidDelete(() => refreshQuietly(false)),
+        watcher.onDidChange(() => refreshQuietly(true)),
+    );
+    const e2e = recordE2eEvents(model, log);
+    if (e2e) context.subscriptions.push(e2e);
+    refreshQuietly(false);
+    return { model };
 }
 
-/** Runs a command body with one error boundary: one message for the user, details in the log. */
-async function guarded(title: string, body: () => Promise<void>): Promise<void> {
-    try {
-        await body();
-    } catch (err) {
-        if (isEngineError(err, "Canceled")) {
-            return;
-        }
-        const message = err instanceof Error ? err.message : String(err);
-        output().appendLine(`[${new Date().toISOString()}] ${title} failed: ${err instanceof Error ? err.stack ?? message : message}`);
-        void vscode.window.showErrorMessage(`Layerscope: ${message}`, "Show Log").then((pick) => {
-            if (pick) {
-                output().show(true);
-            }
-        });
-    }
+export function deactivate(): void {
+    // Disposables registered in activate() are released by VS Code.
 }
 
 async function pickFolder(title: string): Promise<string | undefined> {
@@ -34,7 +61,7 @@ async function pickFolder(title: string): Promise<string | undefined> {
     return picked?.[0]?.fsPath;
 }
 
-async function diffFolders(): Promise<void> {
+async function diffFolders(log: Log): Promise<void> {
     const lower = await pickFolder("Layerscope: lower snapshot (the parent layer's root; may be an empty folder)");
     if (!lower) return;
     const upper = await pickFolder("Layerscope: upper snapshot (a full root filesystem, or an overlayfs upperdir)");
@@ -59,7 +86,7 @@ async function diffFolders(): Promise<void> {
             }
         },
     );
-    output().appendLine(`diff ${lower} -> ${upper}${mode.overlay ? " (overlay)" : ""}: ${result.diffID} (${result.size} bytes)`);
+    log.line(`diff ${lower} -> ${upper}${mode.overlay ? " (overlay)" : ""}: ${result.diffID} (${result.size} bytes)`);
     const pick = await vscode.window.showInformationMessage(
         `Layer diffID ${result.diffID.slice(0, 19)}… (${result.size.toLocaleString()} bytes uncompressed)`,
         "Copy diffID",
@@ -67,15 +94,4 @@ async function diffFolders(): Promise<void> {
     if (pick) {
         await vscode.env.clipboard.writeText(result.diffID);
     }
-}
-
-export function activate(context: vscode.ExtensionContext): void {
-    context.subscriptions.push(
-        vscode.commands.registerCommand("layerscope.diffFolders", () => guarded("Compute Layer Diff", diffFolders)),
-        { dispose: () => log?.dispose() },
-    );
-}
-
-export function deactivate(): void {
-    // Disposables registered in activate() are released by VS Code.
 }

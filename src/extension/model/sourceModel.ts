@@ -1,0 +1,374 @@
+/**
+ * The source model: the snapshot sources of the open folders (and those the user added), one
+ * engine per source, cached reports, and the long operations on them. Pure Node (the `vscode`
+ * types it names are erased): the extension gives it a ModelHost, tests give it a fake one.
+ *
+ * NOTE: reports are cached per source and dropped on every onDidChangeRefs, which is fired
+ * before an operation's "end" event; a view that refetches on "end" sees fresh data.
+ */
+import { createHash } from "node:crypto";
+import { promises as fsp, realpathSync } from "node:fs";
+import * as path from "node:path";
+import {
+    type CompressionConfig,
+    EngineError,
+    type GcReport,
+    openWorkspaceEngine,
+    type ProgressEvent,
+    type RefReport,
+    type RefSummary,
+    type VerifyReport,
+    type WorkspaceEngine,
+} from "../../engine";
+import { findWorkspaces, sourceLabels, WORKSPACE_FILE } from "./discovery";
+import { Emitter } from "./emitter";
+import type { CompressionRequest, LayerscopeModel, OperationEvent, RefTarget, SourceInfo } from "./hostApi";
+import { errorMessage, OperationRunner, type RunningOperation } from "./operation";
+import type { Settings } from "./settings";
+
+/** What the model needs from its surroundings (VS Code in the extension, a fake in tests). */
+export interface ModelHost {
+    /** File-system paths of the open workspace folders. */
+    folders(): readonly string[];
+    /** Source roots the user added with "Open Snapshot Source…". */
+    remembered(): readonly string[];
+    remember(roots: readonly string[]): Promise<void>;
+    /** Read at each operation; throws a clear error for a bad value. */
+    settings(): Settings;
+    /** Where per-source state lives when stateLocation is "global". */
+    readonly globalStorage: string;
+}
+
+interface Source {
+    readonly info: SourceInfo;
+    readonly engine: WorkspaceEngine | null;
+    readonly engineKey: string;
+    readonly reports: Map<string, Promise<RefReport>>;
+}
+
+export type ComputeResult = readonly RefReport[];
+
+const REPORT_CONCURRENCY = 8;
+
+export class SourceModel implements LayerscopeModel {
+    private readonly sourcesChanged = new Emitter<void>();
+    private readonly refsChanged = new Emitter<{ readonly source: string; readonly refs?: readonly string[] }>();
+    private readonly operations = new Emitter<OperationEvent>();
+    private readonly runner = new OperationRunner(this.operations);
+    private byId = new Map<string, Source>();
+    private readonly timings = new Map<string, number>();
+    /** Refs being diffed or converted right now, per source (the tree shows a spinner). */
+    private readonly busy = new Map<string, Set<string>>();
+    private refreshing: Promise<void> = Promise.resolve();
+
+    readonly onDidChangeSources = this.sourcesChanged.event;
+    readonly onDidChangeRefs = this.refsChanged.event;
+    readonly onOperation = this.operations.event;
+
+    constructor(private readonly host: ModelHost) {
+        this.operations.event((e) => this.trackBusy(e));
+    }
+
+    /** The settings as they are now (read fresh; throws naming a bad setting). */
+    settings(): Settings {
+        return this.host.settings();
+    }
+
+    sources(): readonly SourceInfo[] {
+        return [...this.byId.values()].map((s) => s.info);
+    }
+
+    /**
+     * Finds the sources again and opens their engines. `reopen: false` keeps an engine whose
+     * options did not change (a settings change); the Refresh command reopens every engine.
+     */
+    refresh(opts: { reopen?: boolean } = {}): Promise<void> {
+        const next = this.refreshing.then(() => this.doRefresh(opts.reopen ?? true));
+        this.refreshing = next.catch(() => undefined);
+        return next;
+    }
+
+    private async doRefresh(reopen: boolean): Promise<void> {
+        const discovered = await findWorkspaces(this.host.folders());
+        const realDiscovered = discovered.map(resolveReal);
+        const manual = this.host.remembered().map(resolveReal).filter((r) => !realDiscovered.includes(r));
+        const roots = [...realDiscovered, ...manual];
+        const labels = sourceLabels(roots);
+        const next = new Map<string, Source>();
+        for (const root of roots) {
+            const label = labels.get(root) ?? root;
+            const prev = this.byId.get(root);
+            const key = this.engineKeyOrError(root);
+            if (prev?.engine && !reopen && prev.engineKey === key) {
+                next.set(root, { ...prev, info: { ...prev.info, label } });
+            } else {
+                next.set(root, await this.open(root, label));
+            }
+        }
+        this.byId = next;
+        this.sourcesChanged.fire();
+        for (const id of next.keys()) this.refsChanged.fire({ source: id });
+    }
+
+    private async open(root: string, label: string): Promise<Source> {
+        const base = { id: root, kind: "workspace" as const, label, root };
+        let settings: Settings;
+        try {
+            settings = this.host.settings();
+            const engine = await openWorkspaceEngine(root, {
+                stateDir: this.stateDir(root, settings),
+                whiteoutTime: settings.whiteoutTime,
+                concurrency: settings.concurrency,
+            });
+            return { info: base, engine, engineKey: this.engineKey(root, settings), reports: new Map() };
+        } catch (err) {
+            return { info: { ...base, error: errorMessage(err) }, engine: null, engineKey: "", reports: new Map() };
+        }
+    }
+
+    /** WORKSPACE/.layerscope, or a folder of the extension's global storage named after the root. */
+    stateDir(root: string, settings: Settings): string {
+        if (settings.stateLocation === "workspace") return path.join(root, ".layerscope");
+        const hash = createHash("sha256").update(root).digest("hex").slice(0, 16);
+        return path.join(this.host.globalStorage, "sources", `${path.basename(root)}-${hash}`);
+    }
+
+    private engineKey(root: string, s: Settings): string {
+        return JSON.stringify([this.stateDir(root, s), s.whiteoutTimeText, s.concurrency]);
+    }
+
+    private engineKeyOrError(root: string): string {
+        try {
+            return this.engineKey(root, this.host.settings());
+        } catch {
+            return "";
+        }
+    }
+
+    /** Adds a folder holding layerscope.json as a source and remembers it. */
+    async addSource(dir: string): Promise<SourceInfo> {
+        const root = resolveReal(dir);
+        try {
+            await fsp.access(path.join(root, WORKSPACE_FILE));
+        } catch (err) {
+            throw new EngineError(
+                "NotFound",
+                `${root} has no ${WORKSPACE_FILE}; a snapshot source is a folder with a ${WORKSPACE_FILE} describing its refs`,
+                { path: root },
+                { cause: err },
+            );
+        }
+        const remembered = this.host.remembered().map(resolveReal);
+        if (!remembered.includes(root)) await this.host.remember([...remembered, root]);
+        await this.refresh({ reopen: false });
+        return this.source(root).info;
+    }
+
+    /** Forgets a source added by hand (discovered sources come back on refresh). */
+    async removeSource(id: string): Promise<void> {
+        await this.host.remember(this.host.remembered().map(resolveReal).filter((r) => r !== id));
+        await this.refresh({ reopen: false });
+    }
+
+    isRemembered(id: string): boolean {
+        return this.host.remembered().map(resolveReal).includes(id);
+    }
+
+    async refIds(source: string): Promise<readonly string[]> {
+        return this.engineOf(source).refIds();
+    }
+
+    /** A ref's row without I/O; undefined when the source or ref is unknown. */
+    summary(source: string, ref: string): RefSummary | undefined {
+        try {
+            return this.byId.get(source)?.engine?.summary(ref);
+        } catch {
+            return undefined;
+        }
+    }
+
+    report(source: string, ref: string): Promise<RefReport> {
+        const s = this.source(source);
+        const engine = this.engineOf(source);
+        let p = s.reports.get(ref);
+        if (!p) {
+            p = engine.report(ref);
+            s.reports.set(ref, p);
+            p.catch(() => s.reports.get(ref) === p && s.reports.delete(ref));
+        }
+        return p;
+    }
+
+    async reports(source: string): Promise<readonly RefReport[]> {
+        const ids = await this.refIds(source);
+        const out: RefReport[] = new Array(ids.length);
+        let next = 0;
+        const worker = async (): Promise<void> => {
+            while (next < ids.length) {
+                const i = next++;
+                out[i] = await this.report(source, ids[i]!);
+            }
+        };
+        await Promise.all(Array.from({ length: Math.min(REPORT_CONCURRENCY, ids.length) }, worker));
+        return out;
+    }
+
+    timing(_source: string, digest: string): number | undefined {
+        return this.timings.get(digest);
+    }
+
+    /** Refs of the source being diffed or converted now. */
+    busyRefs(source: string): ReadonlySet<string> {
+        return this.busy.get(source) ?? new Set();
+    }
+
+    /** The ref's layer chain and then the ref (what a compute touches), for progress totals. */
+    chainOf(source: string, ref: string): string[] {
+        return this.engineOf(source).chainOf(ref);
+    }
+
+    /** Makes sure every layer of the ref has a blob (BuildKit's computeBlobChain). */
+    compute(target: RefTarget): RunningOperation<ComputeResult> {
+        return this.blobOperation("compute", target, target.force ?? false);
+    }
+
+    /** Adds a compression variant to every layer of the ref (computeBlobChain with Force). */
+    convert(target: RefTarget): RunningOperation<ComputeResult> {
+        return this.blobOperation("convert", target, true);
+    }
+
+    /** The compression a request asks for, with the settings filling what it leaves out. */
+    resolveCompression(req: CompressionRequest, settings: Settings = this.host.settings()): CompressionConfig {
+        return {
+            type: req.compression ?? settings.defaultCompression,
+            level: req.level ?? settings.compressionLevel,
+            force: req.force ?? false,
+            gzipImpl: req.gzipImpl ?? settings.gzipImplementation,
+        };
+    }
+
+    private blobOperation(operation: "compute" | "convert", target: RefTarget, force: boolean): RunningOperation<ComputeResult> {
+        this.requireRef(this.engineOf(target.source), target);
+        const comp = { ...this.resolveCompression(target), force };
+        this.refuseDuringGc(target.source);
+        return this.runner.start({
+            operation,
+            source: target.source,
+            ref: target.ref,
+            key: JSON.stringify([operation, target.source, target.ref, comp.type, comp.level ?? null, comp.force, comp.gzipImpl]),
+            body: async (ctx) => {
+                const engine = await this.engineFor(target.source);
+                const starts = new Map<string, number>();
+                const onProgress = (e: ProgressEvent): void => {
+                    if (e.phase === "diff" || e.phase === "convert") starts.set(e.ref, Date.now());
+                    if (e.phase === "done" && e.detail && starts.has(e.ref)) this.timings.set(e.detail, Date.now() - starts.get(e.ref)!);
+                    if (e.phase === "done" || e.phase === "reused") this.invalidate(target.source, [e.ref]);
+                    ctx.emit(e.phase, e.ref, e.detail);
+                };
+                await engine.computeBlobChain(target.ref, { createIfNeeded: true, compression: comp, signal: ctx.signal, onProgress });
+                return Promise.all(engine.chainOf(target.ref).map((id) => engine.report(id)));
+            },
+            beforeEnd: () => this.invalidate(target.source),
+        });
+    }
+
+    /** Recomputes every stored digest of the ref's chain (ref undefined: of every ref). */
+    verify(source: string, ref?: string): RunningOperation<VerifyReport> {
+        if (ref !== undefined) this.requireRef(this.engineOf(source), { source, ref });
+        return this.runner.start({
+            operation: "verify",
+            source,
+            ref: ref ?? "",
+            key: JSON.stringify(["verify", source, ref ?? null]),
+            body: async (ctx) => (await this.engineFor(source)).verify(ref, ctx.signal),
+        });
+    }
+
+    /** Garbage-collects the source's store; refused while another operation runs on the source. */
+    gc(source: string): RunningOperation<GcReport> {
+        this.engineOf(source);
+        const key = JSON.stringify(["gc", source]);
+        const others = this.runner.list().filter((o) => o.source === source && o.operation !== "gc");
+        if (others.length > 0) {
+            throw new EngineError(
+                "FailedPrecondition",
+                `garbage collection of ${this.source(source).info.label} waits for its running ${others[0]!.operation} of ${others[0]!.ref || "all refs"}; try again when it is done`,
+                { source },
+            );
+        }
+        return this.runner.start({ operation: "gc", source, ref: "", key, body: async () => (await this.engineFor(source)).gc(), beforeEnd: () => this.invalidate(source) });
+    }
+
+    private refuseDuringGc(source: string): void {
+        if (this.runner.list().some((o) => o.source === source && o.operation === "gc")) {
+            throw new EngineError("FailedPrecondition", `the store of ${this.source(source).info.label} is being garbage-collected; try again when it is done`, { source });
+        }
+    }
+
+    private invalidate(source: string, refs?: readonly string[]): void {
+        const s = this.byId.get(source);
+        if (!s) return;
+        if (refs) refs.forEach((r) => s.reports.delete(r));
+        else s.reports.clear();
+        this.refsChanged.fire(refs ? { source, refs } : { source });
+    }
+
+    private trackBusy(e: OperationEvent): void {
+        let set = this.busy.get(e.source);
+        if (!set) this.busy.set(e.source, (set = new Set()));
+        if (e.phase === "diff" || e.phase === "convert") set.add(e.ref);
+        else if (e.phase === "done" || e.phase === "reused") set.delete(e.ref);
+        else if (e.phase === "end" && !this.runner.list().some((o) => o.source === e.source)) set.clear();
+    }
+
+    private source(id: string): Source {
+        const s = this.byId.get(id);
+        if (!s) {
+            const known = [...this.byId.values()].map((x) => x.info.root).join(", ") || "none";
+            throw new EngineError("NotFound", `no snapshot source ${JSON.stringify(id)} is open (open sources: ${known})`, { source: id });
+        }
+        return s;
+    }
+
+    private engineOf(id: string): WorkspaceEngine {
+        const s = this.source(id);
+        if (!s.engine) throw new EngineError("FailedPrecondition", `snapshot source ${s.info.label} could not be opened: ${s.info.error}`, { source: id });
+        return s.engine;
+    }
+
+    /**
+     * The source's engine for a new operation, reopened first when the settings it was opened
+     * with (state location, whiteout time, concurrency) changed since: settings are read fresh.
+     */
+    private async engineFor(id: string): Promise<WorkspaceEngine> {
+        const s = this.source(id);
+        const settings = this.host.settings();
+        if (s.engine && s.engineKey !== this.engineKey(s.info.root, settings)) {
+            const reopened = await this.open(s.info.root, s.info.label);
+            if (this.byId.get(id) === s) {
+                this.byId.set(id, reopened);
+                this.sourcesChanged.fire();
+                this.refsChanged.fire({ source: id });
+            }
+        }
+        return this.engineOf(id);
+    }
+
+    private requireRef(engine: WorkspaceEngine, t: { source: string; ref: string }): void {
+        engine.workspace.get(t.ref); // NotFound names the workspace file and its refs
+    }
+
+    dispose(): void {
+        this.sourcesChanged.dispose();
+        this.refsChanged.dispose();
+        this.operations.dispose();
+    }
+}
+
+function resolveReal(p: string): string {
+    try {
+        return realpathSync(path.resolve(p));
+    } catch {
+        return path.resolve(p);
+    }
+}

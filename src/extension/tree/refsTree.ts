@@ -1,0 +1,109 @@
+/**
+ * The Refs view: VS Code's TreeDataProvider over RefsTreeData. Only maps rows to TreeItems and
+ * model events to refreshes (batched, so a compute of many layers repaints a few times a second).
+ */
+import * as vscode from "vscode";
+import type { SourceModel } from "../model/sourceModel";
+import { type RefNode, RefsTreeData, refTooltip, type Row, type TreeNode } from "./treeData";
+
+const REPAINT_MS = 100;
+
+export class RefsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
+    private readonly changed = new vscode.EventEmitter<TreeNode | TreeNode[] | undefined>();
+    readonly onDidChangeTreeData = this.changed.event;
+    readonly data: RefsTreeData;
+    private readonly pending = new Set<TreeNode>();
+    private pendingAll = false;
+    private timer: NodeJS.Timeout | undefined;
+    private readonly subscriptions: vscode.Disposable[] = [];
+
+    constructor(private readonly model: SourceModel) {
+        this.data = new RefsTreeData(model);
+        model.onDidChangeSources(() => {
+            this.data.prune();
+            this.schedule(undefined);
+        }, undefined, this.subscriptions);
+        model.onDidChangeRefs((e) => {
+            if (!e.refs) return this.schedule(this.data.sourceNode(e.source));
+            for (const r of e.refs) {
+                const n = this.data.knownRefNode(e.source, r);
+                if (n) this.schedule(n);
+            }
+        }, undefined, this.subscriptions);
+        model.onOperation((e) => {
+            const n = this.data.knownRefNode(e.source, e.ref);
+            if (n && (e.phase === "diff" || e.phase === "convert")) this.schedule(n);
+        }, undefined, this.subscriptions);
+    }
+
+    private schedule(node: TreeNode | undefined): void {
+        if (node) this.pending.add(node);
+        else this.pendingAll = true;
+        this.timer ??= setTimeout(() => {
+            this.timer = undefined;
+            const nodes = [...this.pending];
+            this.pending.clear();
+            const all = this.pendingAll;
+            this.pendingAll = false;
+            this.changed.fire(all ? undefined : nodes);
+        }, REPAINT_MS);
+    }
+
+    getTreeItem(node: TreeNode): vscode.TreeItem {
+        const item = toTreeItem(this.data.row(node));
+        // VS Code calls resolveTreeItem on hover only while the tooltip is unset.
+        if (node.type === "ref") item.tooltip = undefined;
+        return item;
+    }
+
+    async getChildren(node?: TreeNode): Promise<TreeNode[]> {
+        try {
+            return await this.data.children(node);
+        } catch (err) {
+            const message = err instanceof Error ? err.message : String(err);
+            return [{ type: "message", source: node && "source" in node ? node.source : "", key: "children-error", message, severity: "error" }];
+        }
+    }
+
+    getParent(node: TreeNode): TreeNode | undefined {
+        return this.data.parent(node);
+    }
+
+    /** On hover: the full tooltip of a ref, with chain IDs and variants from its report. */
+    async resolveTreeItem(item: vscode.TreeItem, node: TreeNode): Promise<vscode.TreeItem> {
+        if (node.type === "ref") {
+            try {
+                item.tooltip = refTooltip(await this.model.report(node.source, node.ref));
+            } catch {
+                item.tooltip = this.data.row(node).tooltip;
+            }
+        }
+        return item;
+    }
+
+    refNode(source: string, ref: string): RefNode {
+        return this.data.refNode(source, ref);
+    }
+
+    dispose(): void {
+        if (this.timer) clearTimeout(this.timer);
+        this.subscriptions.forEach((d) => d.dispose());
+        this.changed.dispose();
+    }
+}
+
+function toTreeItem(row: Row): vscode.TreeItem {
+    const state = {
+        none: vscode.TreeItemCollapsibleState.None,
+        collapsed: vscode.TreeItemCollapsibleState.Collapsed,
+        expanded: vscode.TreeItemCollapsibleState.Expanded,
+    }[row.collapsible];
+    const item = new vscode.TreeItem(row.label, state);
+    item.id = row.id;
+    item.description = row.description;
+    item.tooltip = row.tooltip;
+    item.contextValue = row.contextValue;
+    if (row.icon) item.iconPath = new vscode.ThemeIcon(row.icon.id, row.icon.color ? new vscode.ThemeColor(row.icon.color) : undefined);
+    if (row.command) item.command = { command: row.command.command, title: row.command.title, arguments: [...row.command.arguments] };
+    return item;
+}
