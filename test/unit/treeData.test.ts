@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import type { RefReport } from "../../src/engine";
 import { SourceModel } from "../../src/extension/model/sourceModel";
-import { formatBytes, shortDigest } from "../../src/extension/tree/format";
+import { formatBytes, shortDigest, shortMediaType } from "../../src/extension/tree/format";
 import { KIND_ICONS, type RefNode, RefsTreeData, type Row, type TreeNode, type TreeSourceModel } from "../../src/extension/tree/treeData";
 import { FakeHost } from "../helpers/modelHost";
 import { standardWorkspace, WorkspaceKit } from "../helpers/workspaceKit";
@@ -20,6 +20,7 @@ after(() => cleanups.forEach((c) => c()));
 class CountingModel implements TreeSourceModel {
     reportCalls = 0;
     constructor(readonly inner: SourceModel) {}
+    settled() { return this.inner.settled(); }
     sources() { return this.inner.sources(); }
     refIds(s: string) { return this.inner.refIds(s); }
     summary(s: string, r: string) { return this.inner.summary(s, r); }
@@ -164,5 +165,18 @@ describe("Refs tree data", () => {
         });
         await model.compute({ source: k.dir, ref: "base" }).done;
         assert.deepEqual(seen, ["sync~spin", KIND_ICONS["BaseLayer"]]);
+    });
+});
+
+describe("tree formatting", () => {
+    it("short digests, sizes and media types", () => {
+        assert.equal(shortDigest("sha256:0123456789abcdef0123"), "0123456789ab");
+        assert.equal(formatBytes(0), "0 B");
+        assert.equal(formatBytes(1023), "1,023 B");
+        assert.equal(formatBytes(1536), "1.5 KiB");
+        assert.equal(formatBytes(200 * 1024 * 1024), "200 MiB");
+        assert.equal(shortMediaType("application/vnd.oci.image.layer.v1.tar+gzip"), "tar+gzip");
+        assert.equal(shortMediaType("application/vnd.docker.image.rootfs.diff.tar.gzip"), "docker diff.tar.gzip");
+        assert.equal(shortMediaType("application/x-custom"), "application/x-custom");
     });
 });

@@ -37,6 +37,9 @@ function fromCode(arg: unknown): boolean {
 
 export function registerCommands(ctx: CommandContext, extra: Readonly<Record<string, { readonly title: string; readonly run: Handler }>> = {}): vscode.Disposable[] {
     return Object.entries({ ...COMMANDS, ...extra }).map(([id, cmd]) =>
-        vscode.commands.registerCommand(id, (...args: unknown[]) => guarded(ctx.log, id, cmd.title, () => cmd.run(ctx, ...args), fromCode(args[0]))),
+        vscode.commands.registerCommand(id, (...args: unknown[]) => guarded(ctx.log, id, cmd.title, async () => {
+            await ctx.model.settled(); // a command that activated the extension waits for the sources
+            return cmd.run(ctx, ...args);
+        }, fromCode(args[0]))),
     );
 }

@@ -13,6 +13,7 @@ import {
     type CompressionConfig,
     EngineError,
     type GcReport,
+    isEngineError,
     openWorkspaceEngine,
     type ProgressEvent,
     type RefReport,
@@ -88,6 +89,11 @@ export class SourceModel implements LayerscopeModel {
         return next;
     }
 
+    /** Settles when the refreshes asked for so far are done (commands and the tree wait on it at startup). */
+    settled(): Promise<void> {
+        return this.refreshing;
+    }
+
     private async doRefresh(reopen: boolean): Promise<void> {
         const discovered = await findWorkspaces(this.host.folders());
         const realDiscovered = discovered.map(resolveReal);
@@ -112,7 +118,7 @@ export class SourceModel implements LayerscopeModel {
 
     private async open(root: string, label: string): Promise<Source> {
         const base = { id: root, kind: "workspace" as const, label, root };
-        let settings: Settings;
+        let settings: Settings | undefined;
         try {
             settings = this.host.settings();
             const engine = await openWorkspaceEngine(root, {
@@ -122,7 +128,12 @@ export class SourceModel implements LayerscopeModel {
             });
             return { info: base, engine, engineKey: this.engineKey(root, settings), reports: new Map() };
         } catch (err) {
-            return { info: { ...base, error: errorMessage(err) }, engine: null, engineKey: "", reports: new Map() };
+            let error = errorMessage(err);
+            const inState = isEngineError(err, "PermissionDenied") && String(err.data.path ?? "").startsWith(path.join(root, ".layerscope"));
+            if (inState && settings?.stateLocation === "workspace") {
+                error += ` (to keep Layerscope's state outside ${root}, set layerscope.stateLocation to "global")`;
+            }
+            return { info: { ...base, error }, engine: null, engineKey: "", reports: new Map() };
         }
     }
 

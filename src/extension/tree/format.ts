@@ -24,3 +24,12 @@ export function formatBytes(n: number): string {
 export function formatMs(ms: number): string {
     return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
 }
+
+/** "application/vnd.oci.image.layer.v1.tar+gzip" → "tar+gzip"; Docker's keep a "docker" prefix. */
+export function shortMediaType(mt: string): string {
+    const oci = "application/vnd.oci.image.layer.";
+    if (mt.startsWith(oci)) return mt.slice(oci.length).replace(/^v1\./, "");
+    const docker = "application/vnd.docker.image.rootfs.";
+    if (mt.startsWith(docker)) return `docker ${mt.slice(docker.length)}`;
+    return mt;
+}

@@ -6,7 +6,7 @@
  */
 import type { BlobReport, RefReport, RefSummary } from "../../engine";
 import type { SourceInfo } from "../model/hostApi";
-import { formatBytes, formatMs, shortDigest } from "./format";
+import { formatBytes, formatMs, shortDigest, shortMediaType } from "./format";
 
 export interface SourceNode { readonly type: "source"; readonly source: string }
 /** Structurally a RefTarget: commands accept it as one. */
@@ -33,6 +33,8 @@ export interface Row {
 
 /** What the tree reads from the source model. */
 export interface TreeSourceModel {
+    /** Settles once the sources are known (the first listing waits, instead of showing none). */
+    settled(): Promise<void>;
     sources(): readonly SourceInfo[];
     refIds(source: string): Promise<readonly string[]>;
     summary(source: string, ref: string): RefSummary | undefined;
@@ -88,7 +90,10 @@ export class RefsTreeData {
     }
 
     async children(node?: TreeNode): Promise<TreeNode[]> {
-        if (!node) return this.model.sources().map((s) => this.sourceNode(s.id));
+        if (!node) {
+            await this.model.settled();
+            return this.model.sources().map((s) => this.sourceNode(s.id));
+        }
         switch (node.type) {
             case "source": {
                 const info = this.info(node.source);
@@ -255,7 +260,7 @@ export function variantRow(node: VariantNode, timingMs: number | undefined): Row
     lines.push(b.path);
     return {
         id: `${node.source}\0${node.ref}\0variant\0${b.digest}`,
-        label: b.mediaType,
+        label: shortMediaType(b.mediaType),
         description: `${shortDigest(b.digest)} · ${formatBytes(b.size)} · ${comparable}${node.main ? " · main" : ""}`,
         tooltip: lines.join("\n"),
         icon: { id: b.buildkitComparable ? "pass" : "circle-slash" },
