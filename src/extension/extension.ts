@@ -6,8 +6,10 @@ import * as vscode from "vscode";
 import { writeDiff } from "../engine";
 import { registerCommands } from "./commands";
 import type { CommandContext } from "./commands/context";
+import { graphCommands } from "./commands/graphCommands";
 import { ENGINE_SETTINGS, readSettings } from "./config";
 import { recordE2eEvents } from "./e2eEvents";
+import { createGraphController } from "./graph";
 import { guarded, Log } from "./log";
 import { SourceModel } from "./model/sourceModel";
 import { RefsTreeProvider } from "./tree/refsTree";
@@ -26,6 +28,7 @@ export function activate(context: vscode.ExtensionContext): { readonly model: So
     const tree = new RefsTreeProvider(model);
     const view = vscode.window.createTreeView("layerscope.refs", { treeDataProvider: tree, showCollapseAll: true });
     const ctx: CommandContext = { model, tree, view, log };
+    const graph = createGraphController(context, model, log.channel);
     const refreshQuietly = (reopen: boolean): void => {
         void guarded(log, "layerscope.refresh", "Refresh", () => model.refresh({ reopen }));
     };
@@ -36,7 +39,8 @@ export function activate(context: vscode.ExtensionContext): { readonly model: So
         tree,
         view,
         watcher,
-        ...registerCommands(ctx),
+        graph,
+        ...registerCommands(ctx, graphCommands(graph)),
         vscode.commands.registerCommand("layerscope.diffFolders", () => guarded(log, "layerscope.diffFolders", "Compute Layer Diff", () => diffFolders(log))),
         vscode.workspace.onDidChangeWorkspaceFolders(() => refreshQuietly(false)),
         vscode.workspace.onDidChangeConfiguration((e) => {
