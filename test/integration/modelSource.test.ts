@@ -258,16 +258,16 @@ describe("engine options used by the model", () => {
         await assert.rejects(openWorkspaceEngine(k.dir, { concurrency: -1 }), { code: "InvalidArgument" });
     });
 
-    it("summary reads the in-memory record: kind, diffID and blob once computed", async () => {
+    it("refSummary reads the in-memory record: kind, diffID and blob once computed", async () => {
         const k = kit();
         const e = await openWorkspaceEngine(k.dir);
-        assert.deepEqual(e.summary("app"), { id: "app", kind: "Layer", description: null, diffID: null, blob: null, mediaType: null });
+        assert.deepEqual(e.refSummary("app"), { id: "app", kind: "Layer", description: null, diffID: null, blob: null, mediaType: null });
         await e.computeBlobChain("app", { createIfNeeded: true });
-        const s = e.summary("app");
+        const s = e.refSummary("app");
         const r = await e.report("app");
         assert.equal(s.diffID, r.diffID);
         assert.equal(s.blob, r.blob!.digest);
         assert.equal(s.mediaType, r.blob!.mediaType);
-        assert.throws(() => e.summary("nope"), { code: "NotFound" });
+        assert.throws(() => e.refSummary("nope"), { code: "NotFound" });
     });
 });

@@ -125,7 +125,7 @@ export class WorkspaceEngine {
     }
 
     /** The ref's row in a list: in-memory metadata only, no I/O (a list of thousands stays instant). */
-    summary(id: string): RefSummary {
+    refSummary(id: string): RefSummary {
         const ref = this.workspace.get(id);
         const rec = this.chain.meta.get(ref.id);
         return {

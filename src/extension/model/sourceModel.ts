@@ -192,7 +192,7 @@ export class SourceModel implements LayerscopeModel {
     /** A ref's row without I/O; undefined when the source or ref is unknown. */
     summary(source: string, ref: string): RefSummary | undefined {
         try {
-            return this.byId.get(source)?.engine?.summary(ref);
+            return this.byId.get(source)?.engine?.refSummary(ref);
         } catch {
             return undefined;
         }
