@@ -241,6 +241,19 @@ describe("SourceModel operations", () => {
     });
 });
 
+describe("SourceModel reopening", () => {
+    it("a Refresh during a compute: the reopened engine shows the new blobs once it ends", async () => {
+        const k = kit();
+        const { model } = await modelOver([k.dir]);
+        const op = model.compute({ source: k.dir, ref: "config" });
+        await model.refresh({ reopen: true });
+        await op.done;
+        for (let i = 0; i < 100 && !model.summary(k.dir, "config")?.blob; i++) await new Promise((r) => setTimeout(r, 20));
+        assert.ok(model.summary(k.dir, "config")?.blob, "config's blob is listed");
+        assert.ok(model.summary(k.dir, "base")?.blob);
+    });
+});
+
 describe("engine options used by the model", () => {
     it("concurrency 1: one blob at a time", async () => {
         const k = kit([{ id: "m", merge: ["config", "other"] }]);

@@ -262,13 +262,14 @@ export class SourceModel implements LayerscopeModel {
         this.requireRef(this.engineOf(target.source), target);
         const comp = { ...this.resolveCompression(target), force };
         this.refuseDuringGc(target.source);
+        let used: WorkspaceEngine | undefined;
         return this.runner.start({
             operation,
             source: target.source,
             ref: target.ref,
             key: JSON.stringify([operation, target.source, target.ref, comp.type, comp.level ?? null, comp.force, comp.gzipImpl]),
             body: async (ctx) => {
-                const engine = await this.engineFor(target.source);
+                const engine = (used = await this.engineFor(target.source));
                 const starts = new Map<string, number>();
                 const onProgress = (e: ProgressEvent): void => {
                     if (e.phase === "diff" || e.phase === "convert") starts.set(e.ref, Date.now());
@@ -279,7 +280,7 @@ export class SourceModel implements LayerscopeModel {
                 await engine.computeBlobChain(target.ref, { createIfNeeded: true, compression: comp, signal: ctx.signal, onProgress });
                 return Promise.all(engine.chainOf(target.ref).map((id) => engine.report(id)));
             },
-            beforeEnd: () => this.invalidate(target.source),
+            beforeEnd: () => this.afterWrite(target.source, used),
         });
     }
 
@@ -307,13 +308,39 @@ export class SourceModel implements LayerscopeModel {
                 { source },
             );
         }
-        return this.runner.start({ operation: "gc", source, ref: "", key, body: async () => (await this.engineFor(source)).gc(), beforeEnd: () => this.invalidate(source) });
+        let used: WorkspaceEngine | undefined;
+        return this.runner.start({
+            operation: "gc",
+            source,
+            ref: "",
+            key,
+            body: async () => (used = await this.engineFor(source)).gc(),
+            beforeEnd: () => this.afterWrite(source, used),
+        });
     }
 
     private refuseDuringGc(source: string): void {
         if (this.runner.list().some((o) => o.source === source && o.operation === "gc")) {
             throw new EngineError("FailedPrecondition", `the store of ${this.source(source).info.label} is being garbage-collected; try again when it is done`, { source });
         }
+    }
+
+    /**
+     * After an operation wrote the store: drop cached reports. If the source was reopened while
+     * it ran (Refresh, a settings change), the new engine loaded its records before the write:
+     * reopen it again so lists show the new blobs.
+     */
+    private afterWrite(source: string, used: WorkspaceEngine | undefined): void {
+        const s = this.byId.get(source);
+        if (s && used && s.engine && s.engine !== used) {
+            void this.open(s.info.root, s.info.label).then((fresh) => {
+                if (this.byId.get(source) !== s) return;
+                this.byId.set(source, fresh);
+                this.sourcesChanged.fire();
+                this.refsChanged.fire({ source });
+            });
+        }
+        this.invalidate(source);
     }
 
     private invalidate(source: string, refs?: readonly string[]): void {
