@@ -8,6 +8,7 @@ import { chainCommand, chainUsage } from "./chainCommand";
 import type { CommandContext } from "./context";
 import { compressCommand, compressUsage } from "./compressCommand";
 import { diffCommand, diffUsage } from "./diffCommand";
+import { exportCommand, exportUsage, importCommand, importUsage } from "./imageCommands";
 import {
     computeCommand,
     computeUsage,
@@ -32,6 +33,8 @@ const commands: Record<string, { run: Command; usage: string }> = {
     refs: { run: refsCommand, usage: refsUsage },
     verify: { run: verifyCommand, usage: verifyUsage },
     gc: { run: gcCommand, usage: gcUsage },
+    import: { run: importCommand, usage: importUsage },
+    export: { run: exportCommand, usage: exportUsage },
 };
 
 function usage(): string {

@@ -12,3 +12,7 @@ export { atomicFileSink, type AtomicFileSink } from "./fs/atomicFile";
 export { openWorkspaceEngine, WorkspaceEngine, type RefReport, type RefSummary, type BlobReport, type VerifyReport, type GcReport } from "./cache/workspaceEngine";
 export type { ComputeOptions, ProgressEvent } from "./cache/blobChain";
 export { parseCompressionType, compressFile, isBuildkitComparable, type CompressionConfig, type CompressionType, type GzipImpl, type CompressedBlob } from "./compression";
+export { importImage, type ImportOptions, type ImportReport, type ImportedLayer, type ImportProgress } from "./image/importImage";
+export { parsePlatform, formatPlatform, hostPlatform } from "./image/platform";
+export type { Platform } from "./image/imageTypes";
+export { exportOci, type ExportOptions, type ExportReport, type ExportedLayer } from "./image/exportOci";

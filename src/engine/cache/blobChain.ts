@@ -175,8 +175,12 @@ export class BlobChainEngine {
         }
     }
 
-    /** `setBlob`: first blob wins; the flat lease `<id>` holds it; linked to itself. */
-    private async setBlob(ref: Ref, desc: BlobDescriptor, tarDiffID: Digest): Promise<void> {
+    /**
+     * `setBlob`: first blob wins; the flat lease `<id>` holds it; linked to itself. Also how an
+     * imported image's original blob becomes a ref's blob (`whiteoutTime`: the one inferred
+     * from that layer, for verify).
+     */
+    async setBlob(ref: Ref, desc: BlobDescriptor, tarDiffID: Digest, whiteoutTime: WhiteoutTime = this.whiteoutTime): Promise<void> {
         const lease = leaseIdFor(ref.id);
         if (!(await this.store.listLeases()).some((l) => l.id === lease)) {
             await this.store.createLease(lease, { flat: true, labels: { "layerscope.ref": ref.id } });
@@ -189,7 +193,7 @@ export class BlobChainEngine {
             blobSize: desc.size,
             annotations: desc.annotations,
             tarDiffID,
-            whiteoutTime: this.whiteoutTime.seconds.toString(),
+            whiteoutTime: whiteoutTime.seconds.toString(),
             buildkitComparable: desc.buildkitComparable ?? false,
         });
         await linkBlob(this.store, ref.id, rec.blob!, rec.blob === desc.digest ? desc : this.mainDescriptor(ref.id));

@@ -1,0 +1,476 @@
+/**
+ * Applies one decompressed layer tar to a snapshot directory, as containerd's `archive.Apply`
+ * does (`archive/tar.go` `applyNaive`, with the overlayfs converter of `archive/tar_opts_linux.go`
+ * `WithConvertWhiteout(OverlayConvertWhiteout)` for upperdirs), hardened for hostile input:
+ *
+ * - names are cleaned; an absolute name or one with `..` is refused (UnsafePath), never joined;
+ * - every parent directory is resolved inside the root: symlinks met on the way are followed
+ *   within it (an absolute target starts again at the root), and one that would climb above the
+ *   root is refused (UnsafePath); the final component is never followed (O_NOFOLLOW, l* calls);
+ * - hard links must name something already in the snapshot, resolved the same way;
+ * - device nodes only when privileged; overlayfs whiteouts need mknod, so privilege too;
+ * - header sizes are exact (the scanner reads exactly Header.Size payload bytes; a short stream
+ *   is Corrupt) and the decompressed stream is bounded by `maxBytes`;
+ * - the diffID is hashed from the same bytes that are applied.
+ *
+ * OCI whiteouts (image-spec layer.md "Whiteouts"): `.wh.<name>` deletes <name> from the lower
+ * layers (native) or becomes a 0/0 character device (overlayfs); `.wh..wh..opq` removes every
+ * child of its directory not from this layer (native) or marks it `trusted.overlay.opaque=y`
+ * (overlayfs); other `.wh..wh.` names are ignored.
+ *
+ * The caller gives a fresh directory it owns; on error it is left half-applied for the caller
+ * to remove.
+ */
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import { isUtf8 } from "node:buffer";
+import type { Digest } from "../digest/hashSink";
+import { EngineError, fromSystemError } from "../errors";
+import { TarScanner } from "../compression/estargz/tarScanner";
+import type { ScannedEntry } from "../compression/estargz/tarEntry";
+import { SpecialNodes } from "./specialNodes";
+import { TarTraitCollector, type TarTraits } from "./tarTraits";
+
+export type ApplyMode = "native" | "overlayfs";
+
+export interface ApplyOptions {
+    /** The snapshot directory (exists; for native already holding the parent's tree). */
+    readonly root: string;
+    readonly mode: ApplyMode;
+    /** Ownership, device nodes and trusted.* xattrs; default: running as root. */
+    readonly privileged?: boolean;
+    /** Bound on the decompressed bytes (default 64 GiB). */
+    readonly maxBytes?: number;
+    /** Root-level entry names to leave out (the eStargz TOC, `stargz.index.json`). */
+    readonly skipNames?: readonly string[];
+    readonly signal?: AbortSignal;
+}
+
+export interface ApplyResult {
+    readonly diffID: Digest;
+    readonly size: number;
+    readonly entries: number;
+    /** xattrs not set: trusted.* / security.* when unprivileged, overlay.* always. */
+    readonly skippedXattrs: number;
+    readonly traits: TarTraits;
+}
+
+export const DEFAULT_MAX_LAYER_BYTES = 64 * 1024 ** 3;
+const MAX_LINK_HOPS = 255;
+const SLASH = 0x2f;
+const WH_PREFIX = ".wh.";
+const WH_META_PREFIX = ".wh..wh.";
+const WH_OPAQUE = ".wh..wh..opq";
+
+const TYPE_REG = 0x30;
+const TYPE_REGA = 0x00;
+const TYPE_CONT = 0x37;
+const TYPE_LINK = 0x31;
+const TYPE_SYMLINK = 0x32;
+const TYPE_CHAR = 0x33;
+const TYPE_BLOCK = 0x34;
+const TYPE_DIR = 0x35;
+const TYPE_FIFO = 0x36;
+const TYPE_XGLOBAL = 0x67;
+
+function unsafe(name: Buffer, message: string, reason: string): EngineError {
+    const n = name.toString("utf8");
+    return new EngineError("UnsafePath", `layer entry ${JSON.stringify(n)}: ${message}`, { path: n, reason });
+}
+
+/** Cleaned components of an entry name; refuses absolute names and `..`. */
+export function entryComponents(name: Buffer, what = "name", escapeReason?: string): Buffer[] {
+    if (name.length > 0 && name[0] === SLASH) throw unsafe(name, `${what} is absolute`, escapeReason ?? "absolute-path");
+    const parts: Buffer[] = [];
+    let start = 0;
+    for (let i = 0; i <= name.length; i++) {
+        if (i === name.length || name[i] === SLASH) {
+            const c = name.subarray(start, i);
+            start = i + 1;
+            if (c.length === 0 || (c.length === 1 && c[0] === 0x2e)) continue;
+            if (c.length === 2 && c[0] === 0x2e && c[1] === 0x2e) throw unsafe(name, `${what} climbs out with ".."`, escapeReason ?? "path-traversal");
+            parts.push(c);
+        }
+    }
+    return parts;
+}
+
+const join = (a: Buffer, b: Buffer): Buffer => Buffer.concat([a, Buffer.from("/"), b]);
+
+interface Pending {
+    readonly fd: number;
+    readonly path: Buffer;
+    readonly entry: ScannedEntry;
+    remaining: number;
+}
+
+export class LayerApplier {
+    private readonly root: Buffer;
+    private readonly privileged: boolean;
+    private readonly special = new SpecialNodes();
+    private readonly dirs: { path: Buffer; entry: ScannedEntry | null; opaque: boolean }[] = [];
+    private readonly dirIndex = new Map<string, number>();
+    /** Paths (hex, relative) written by this layer: opaque directories keep them. */
+    private readonly written = new Set<string>();
+    private readonly skip: Set<string>;
+    private pending: Pending | null = null;
+    private skipping = 0;
+    private entries = 0;
+    private skippedXattrs = 0;
+    readonly traits = new TarTraitCollector();
+
+    constructor(private readonly opts: ApplyOptions) {
+        this.root = Buffer.from(opts.root);
+        this.privileged = opts.privileged ?? process.getuid?.() === 0;
+        this.skip = new Set(opts.skipNames ?? []);
+    }
+
+    /** Resolves parent components inside the root (creating missing directories); returns the real relative components. */
+    private resolveDir(parts: readonly Buffer[], name: Buffer, create: boolean): Buffer[] {
+        const stack: Buffer[] = [];
+        const queue = [...parts];
+        let hops = 0;
+        while (queue.length > 0) {
+            const c = queue.shift()!;
+            if (c.length === 0 || (c.length === 1 && c[0] === 0x2e)) continue;
+            if (c.length === 2 && c[0] === 0x2e && c[1] === 0x2e) {
+                if (stack.length === 0) throw unsafe(name, "a symlink on its path leads out of the snapshot root", "symlink-escape");
+                stack.pop();
+                continue;
+            }
+            const p = this.abs([...stack, c]);
+            let st: fs.BigIntStats | undefined;
+            try {
+                st = fs.lstatSync(p, { bigint: true });
+            } catch (err) {
+                if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw fromSystemError(err, p.toString(), "resolving a layer path");
+            }
+            if (!st) {
+                if (!create) throw new EngineError("Corrupt", `layer entry ${JSON.stringify(name.toString())}: ${p.toString()} does not exist`, { path: name.toString(), reason: "hardlink-missing" });
+                this.flushIfTouching(p);
+                fs.mkdirSync(p, 0o755);
+                stack.push(c);
+                continue;
+            }
+            if (st.isDirectory()) {
+                stack.push(c);
+            } else if (st.isSymbolicLink()) {
+                if (++hops > MAX_LINK_HOPS) throw unsafe(name, "too many symlinks on its path", "symlink-loop");
+                const target = fs.readlinkSync(p, { encoding: "buffer" });
+                if (target.length > 0 && target[0] === SLASH) stack.length = 0;
+                queue.unshift(...splitRaw(target));
+            } else {
+                throw new EngineError("Corrupt", `layer entry ${JSON.stringify(name.toString())}: ${p.toString()} is not a directory`, { path: name.toString(), reason: "not-a-directory" });
+            }
+        }
+        return stack;
+    }
+
+    private abs(parts: readonly Buffer[]): Buffer {
+        return parts.reduce((acc, c) => join(acc, c), this.root);
+    }
+
+    private flushIfTouching(p: Buffer): void {
+        if (this.special.touches(p)) this.special.flush();
+    }
+
+    async apply(source: AsyncIterable<Buffer>): Promise<ApplyResult> {
+        const hash = createHash("sha256");
+        let size = 0;
+        const max = this.opts.maxBytes ?? DEFAULT_MAX_LAYER_BYTES;
+        const scanner = new TarScanner({
+            raw: async () => undefined,
+            entry: (e) => this.onEntry(e),
+            data: async (b) => this.onData(b),
+        });
+        try {
+            for await (const chunk of source) {
+                if (this.opts.signal?.aborted) throw new EngineError("Canceled", "canceled");
+                size += chunk.length;
+                if (size > max) {
+                    throw new EngineError("Corrupt", `layer decompresses to more than ${max} bytes (the limit)`, { reason: "too-large", limit: max });
+                }
+                hash.update(chunk);
+                await scanner.push(chunk).catch(tarError);
+            }
+            try {
+                scanner.end();
+            } catch (err) {
+                tarError(err);
+            }
+            if (this.pending) throw new EngineError("Corrupt", "layer tar ends inside a file", { reason: "size-mismatch" });
+            this.special.flush();
+            this.finishDirs();
+        } finally {
+            if (this.pending) fs.closeSync(this.pending.fd);
+            this.pending = null;
+        }
+        return {
+            diffID: `sha256:${hash.digest("hex")}` as Digest,
+            size,
+            entries: this.entries,
+            skippedXattrs: this.skippedXattrs,
+            traits: this.traits.result(),
+        };
+    }
+
+    private onData(b: Buffer): void {
+        if (this.skipping > 0) {
+            this.skipping -= b.length;
+            return;
+        }
+        const p = this.pending;
+        if (!p) throw new EngineError("Internal", "layer data without an open file");
+        let off = 0;
+        while (off < b.length) off += fs.writeSync(p.fd, b, off, b.length - off);
+        p.remaining -= b.length;
+        if (p.remaining === 0) this.closeFile();
+    }
+
+    private closeFile(): void {
+        const p = this.pending!;
+        this.pending = null;
+        fs.closeSync(p.fd);
+        this.setMetadata(p.path, p.entry, false);
+    }
+
+    private onEntry(e: ScannedEntry): void {
+        this.traits.add(e);
+        if (e.typeflag === TYPE_XGLOBAL) {
+            this.skipping = e.dataSize;
+            return;
+        }
+        const parts = entryComponents(e.name);
+        if (parts.length === 0) {
+            this.skipping = e.dataSize; // the root itself: containerd skips it as well
+            return;
+        }
+        if (parts.length === 1 && this.skip.has(parts[0]!.toString("latin1"))) {
+            this.skipping = e.dataSize;
+            return;
+        }
+        this.entries++;
+        const base = parts[parts.length - 1]!;
+        const baseStr = base.toString("latin1");
+        const dirParts = this.resolveDir(parts.slice(0, -1), e.name, true);
+        const dir = this.abs(dirParts);
+        if (baseStr.startsWith(WH_PREFIX)) {
+            this.skipping = e.dataSize;
+            this.whiteout(dir, dirParts, baseStr, base, e.name);
+            return;
+        }
+        const target = join(dir, base);
+        this.written.add(Buffer.concat([...dirParts.flatMap((c) => [c, Buffer.from("/")]), base]).toString("hex"));
+        this.flushIfTouching(target);
+        switch (e.typeflag) {
+            case TYPE_DIR:
+                this.makeDir(target, e);
+                return;
+            case TYPE_REG:
+            case TYPE_REGA:
+            case TYPE_CONT:
+                this.makeFile(target, e);
+                return;
+            case TYPE_SYMLINK:
+                this.replace(target);
+                fs.symlinkSync(e.linkname, target);
+                this.setMetadata(target, e, true);
+                return;
+            case TYPE_LINK:
+                this.makeLink(target, e);
+                return;
+            case TYPE_CHAR:
+            case TYPE_BLOCK:
+            case TYPE_FIFO:
+                this.makeNode(target, e);
+                return;
+            default:
+                throw new EngineError("Unsupported", `layer entry ${JSON.stringify(e.name.toString())}: tar type ${JSON.stringify(String.fromCharCode(e.typeflag))} is not supported`, { path: e.name.toString(), reason: "entry-type" });
+        }
+    }
+
+    /** Removes what is at `p` unless it is a directory and `keepDir`. */
+    private replace(p: Buffer, keepDir = false): boolean {
+        let st: fs.Stats | undefined;
+        try {
+            st = fs.lstatSync(p);
+        } catch {
+            return false;
+        }
+        if (keepDir && st.isDirectory()) return true;
+        this.flushIfTouching(p);
+        fs.rmSync(p, { recursive: true, force: true });
+        return false;
+    }
+
+    private makeDir(p: Buffer, e: ScannedEntry): void {
+        if (!this.replace(p, true)) fs.mkdirSync(p, 0o700);
+        this.noteDir(p, e, false);
+    }
+
+    private noteDir(p: Buffer, e: ScannedEntry | null, opaque: boolean): void {
+        const key = p.toString("hex");
+        const i = this.dirIndex.get(key);
+        if (i === undefined) {
+            this.dirIndex.set(key, this.dirs.length);
+            this.dirs.push({ path: p, entry: e, opaque });
+        } else {
+            const d = this.dirs[i]!;
+            this.dirs[i] = { path: p, entry: e ?? d.entry, opaque: opaque || d.opaque };
+        }
+    }
+
+    private makeFile(p: Buffer, e: ScannedEntry): void {
+        this.replace(p);
+        const fd = fs.openSync(p, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+        if (e.dataSize !== e.size) {
+            fs.closeSync(fd);
+            throw new EngineError("Corrupt", `layer entry ${JSON.stringify(e.name.toString())}: sparse or size-mismatched file`, { path: e.name.toString(), reason: "size-mismatch" });
+        }
+        this.pending = { fd, path: p, entry: e, remaining: e.dataSize };
+        if (e.dataSize === 0) this.closeFile();
+    }
+
+    private makeLink(p: Buffer, e: ScannedEntry): void {
+        const parts = entryComponents(e.linkname, `hard link target ${JSON.stringify(e.linkname.toString())}`, "hardlink-escape");
+        if (parts.length === 0) throw unsafe(e.name, "hard link to the snapshot root", "hardlink-escape");
+        const dirParts = this.resolveDir(parts.slice(0, -1), e.name, false);
+        const src = join(this.abs(dirParts), parts[parts.length - 1]!);
+        let st: fs.Stats;
+        try {
+            st = fs.lstatSync(src);
+        } catch {
+            throw new EngineError("Corrupt", `layer entry ${JSON.stringify(e.name.toString())}: hard link to ${JSON.stringify(e.linkname.toString())}, which is not in the snapshot (yet)`, { path: e.name.toString(), reason: "hardlink-missing" });
+        }
+        if (st.isDirectory()) throw unsafe(e.name, "hard link to a directory", "hardlink-dir");
+        this.flushIfTouching(src);
+        if (src.equals(p)) return;
+        this.replace(p);
+        fs.linkSync(src, p);
+    }
+
+    private makeNode(p: Buffer, e: ScannedEntry): void {
+        const kind = e.typeflag === TYPE_FIFO ? "p" : e.typeflag === TYPE_CHAR ? "c" : "b";
+        if (kind !== "p" && !this.privileged) {
+            throw new EngineError("PermissionDenied", `layer entry ${JSON.stringify(e.name.toString())}: device nodes need root (run the import as root)`, { path: e.name.toString(), reason: "device-unprivileged" });
+        }
+        this.replace(p);
+        this.special.mknod(p, {
+            kind,
+            major: Number(e.devmajor),
+            minor: Number(e.devminor),
+            mode: Number(e.mode & 0o7777n),
+            uid: this.privileged ? Number(e.uid) : -1,
+            gid: this.privileged ? Number(e.gid) : -1,
+            mtimeNs: e.mtime.sec * 1_000_000_000n + BigInt(e.mtime.nsec),
+        });
+        this.setXattrs(p, e);
+    }
+
+    private whiteout(dir: Buffer, dirParts: readonly Buffer[], baseStr: string, base: Buffer, name: Buffer): void {
+        if (baseStr === WH_OPAQUE) {
+            this.flushIfTouching(dir);
+            if (this.opts.mode === "native") {
+                for (const child of fs.readdirSync(dir, { encoding: "buffer" })) {
+                    const rel = Buffer.concat([...dirParts.flatMap((c) => [c, Buffer.from("/")]), child]).toString("hex");
+                    if (!this.written.has(rel)) fs.rmSync(join(dir, child), { recursive: true, force: true });
+                }
+            }
+            this.noteDir(dir, null, this.opts.mode === "overlayfs");
+            return;
+        }
+        if (baseStr.startsWith(WH_META_PREFIX)) return; // other AUFS metadata: ignored, as containerd does
+        const victim = base.subarray(WH_PREFIX.length);
+        if (victim.length === 0 || victim.equals(Buffer.from(".")) || victim.equals(Buffer.from(".."))) {
+            throw unsafe(name, "whiteout of an invalid name", "bad-whiteout");
+        }
+        const p = join(dir, victim);
+        this.flushIfTouching(p);
+        if (this.opts.mode === "native") {
+            fs.rmSync(p, { recursive: true, force: true });
+            return;
+        }
+        if (!this.privileged) {
+            throw new EngineError("PermissionDenied", `layer entry ${JSON.stringify(name.toString())}: an overlayfs whiteout is a character device and needs root (or use the native snapshotter)`, { path: name.toString(), reason: "device-unprivileged" });
+        }
+        this.replace(p);
+        this.special.mknod(p, { kind: "c", major: 0, minor: 0, mode: 0, uid: -1, gid: -1, mtimeNs: null });
+    }
+
+    private setMetadata(p: Buffer, e: ScannedEntry, symlink: boolean): void {
+        if (this.privileged) fs.lchownSync(p, Number(e.uid), Number(e.gid));
+        if (!symlink) fs.chmodSync(p, Number(e.mode & 0o7777n));
+        this.setXattrs(p, e);
+        const t = Number(e.mtime.sec) + e.mtime.nsec / 1e9;
+        fs.lutimesSync(p, t, t);
+    }
+
+    private setXattrs(p: Buffer, e: ScannedEntry): void {
+        for (const [key, value] of e.pax) {
+            if (!key.startsWith("SCHILY.xattr.")) continue;
+            const name = key.slice("SCHILY.xattr.".length);
+            if (/^(trusted|user)\.overlay\./.test(name) || (!this.privileged && !name.startsWith("user."))) {
+                this.skippedXattrs++;
+                continue;
+            }
+            if (isUtf8(p) && !this.special.touches(p)) {
+                setXattr(p.toString("utf8"), name, value);
+            } else {
+                this.special.setXattr(p, name, value);
+            }
+        }
+    }
+
+    /** Directory metadata last, deepest first, as containerd sets directory times after the walk. */
+    private finishDirs(): void {
+        const opaqueName = this.privileged ? "trusted.overlay.opaque" : "user.overlay.opaque";
+        for (let i = this.dirs.length - 1; i >= 0; i--) {
+            const d = this.dirs[i]!;
+            if (d.opaque) setXattr(d.path.toString("utf8"), opaqueName, Buffer.from("y"), d.path, this.special);
+            if (d.entry) this.setMetadata(d.path, d.entry, false);
+        }
+        this.special.flush();
+    }
+}
+
+type XattrModule = { setAttributeSync(path: string, name: string, value: Uint8Array): void };
+let xattrMod: XattrModule | undefined;
+
+function setXattr(p: string, name: string, value: Buffer, raw?: Buffer, special?: SpecialNodes): void {
+    if (raw && !isUtf8(raw)) {
+        special!.setXattr(raw, name, value);
+        return;
+    }
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    xattrMod ??= require("@napi-rs/xattr") as XattrModule;
+    try {
+        xattrMod.setAttributeSync(p, name, value); // lsetxattr: never follows a final symlink
+    } catch (err) {
+        throw new EngineError("Io", `${p}: setting xattr ${name}: ${(err as Error).message}`, { path: p, reason: "xattr" }, { cause: err });
+    }
+}
+
+/** Scanner errors get a reason: `truncated` for a stream ending inside an entry, else `bad-tar`. */
+function tarError(err: unknown): never {
+    if (err instanceof EngineError && err.code === "Corrupt" && err.data.reason === undefined) {
+        const reason = /unexpected EOF/.test(err.message) ? "truncated" : "bad-tar";
+        throw new EngineError("Corrupt", `layer tar: ${err.message}`, { ...err.data, reason }, { cause: err });
+    }
+    throw err;
+}
+
+function splitRaw(b: Buffer): Buffer[] {
+    const out: Buffer[] = [];
+    let start = 0;
+    for (let i = 0; i <= b.length; i++) {
+        if (i === b.length || b[i] === SLASH) {
+            if (i > start) out.push(b.subarray(start, i));
+            start = i + 1;
+        }
+    }
+    return out;
+}
+
+export async function applyLayer(source: AsyncIterable<Buffer>, opts: ApplyOptions): Promise<ApplyResult> {
+    return new LayerApplier(opts).apply(source);
+}

@@ -1,0 +1,277 @@
+/**
+ * `layerscope import`: an image (OCI layout, OCI archive, docker save archive) into a workspace.
+ * Each layer's original blob is ingested into the workspace's content store (verified while it
+ * streams), decompressed and applied into a snapshot directory (native: a full rootfs, the
+ * parent's copied first, as containerd's native snapshotter does; overlayfs: an upperdir), its
+ * diffID checked against the config, then the refs are appended to layerscope.json as a Layer
+ * chain and the blobs recorded as their blobs (with their media types and annotations), so
+ * chain IDs and blob digests show in `refs`.
+ *
+ * Nothing is written outside the workspace. Each snapshot is built in a temporary directory
+ * beside its final place and renamed when complete; a failed import removes every snapshot it
+ * made and leaves layerscope.json as it was. Blobs it ingested stay unreferenced until `gc`.
+ */
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, promises as fsp, readFileSync, realpathSync } from "node:fs";
+import * as path from "node:path";
+import { WHITEOUT_EPOCH, type WhiteoutTime } from "../archive/whiteoutTime";
+import { LABEL_UNCOMPRESSED } from "../cache/labels";
+import { openWorkspaceEngine, type RefReport } from "../cache/workspaceEngine";
+import { type CompressionType, detectCompression, MediaTypeDockerSchema2Layer, MediaTypeDockerSchema2LayerGzip, MediaTypeDockerSchema2LayerZstd, openDecoded } from "../compression";
+import { ContentStore } from "../content";
+import type { Digest } from "../digest/hashSink";
+import { EngineError, fromSystemError } from "../errors";
+import { writeFileAtomic } from "../fs/atomicFile";
+import { parseWorkspaceFile, type RefSpec, type Snapshotter, STATE_DIR, WORKSPACE_FILE, type WorkspaceFile } from "../refs";
+import { REF_ID_MAX, REF_ID_PATTERN } from "../refs/workspaceFile";
+import { type ApplyResult, applyLayer } from "./applyLayer";
+import { openFiles } from "./imageFiles";
+import type { Platform } from "./imageTypes";
+import { ingestBlob } from "./ingestBlob";
+import { formatPlatform, parsePlatform } from "./platform";
+import { type ImageLayer, type ResolvedImage, resolveImage, type SourceKind } from "./resolveImage";
+import type { TarTraits } from "./tarTraits";
+
+export interface ImportOptions {
+    /** `os/arch[/variant]` or a Platform; default the host's. */
+    readonly platform?: string | Platform;
+    /** Which image of a layout or archive holding several (ref name or repo tag). */
+    readonly name?: string;
+    /** Default: the workspace's, else native. */
+    readonly snapshotter?: Snapshotter;
+    /** Ref ids are `<prefix>-1` … `<prefix>-N`; default from the image name or config digest. */
+    readonly refPrefix?: string;
+    readonly stateDir?: string;
+    /** Bound on each layer's decompressed size (default 64 GiB). */
+    readonly maxLayerBytes?: number;
+    readonly signal?: AbortSignal;
+    readonly onProgress?: (event: ImportProgress) => void;
+}
+
+export interface ImportProgress {
+    readonly layer: number;
+    readonly layers: number;
+    readonly phase: "ingest" | "apply" | "record";
+    readonly ref: string;
+}
+
+export interface ImportedLayer {
+    readonly ref: string;
+    readonly snapshot: string;
+    readonly diffID: Digest;
+    readonly blob: { readonly digest: Digest; readonly mediaType: string; readonly size: number; readonly compression: CompressionType };
+    readonly entries: number;
+    readonly skippedXattrs: number;
+    /** The whiteout time read from the layer's own whiteouts (Unix seconds), or null if it has none. */
+    readonly whiteoutTime: string | null;
+    readonly traits: TarTraits;
+}
+
+export interface ImportReport {
+    readonly source: string;
+    readonly kind: SourceKind;
+    readonly image: string | null;
+    readonly platform: string;
+    readonly manifestDigest: Digest | null;
+    readonly configDigest: Digest;
+    readonly workspace: string;
+    readonly stateDir: string;
+    readonly snapshotter: Snapshotter;
+    readonly top: string | null;
+    readonly layers: readonly ImportedLayer[];
+    /** `refs` reports of the new refs, bottom first. */
+    readonly refs: readonly RefReport[];
+}
+
+export async function importImage(source: string, workspace: string, opts: ImportOptions = {}): Promise<ImportReport> {
+    const files = await openFiles(source);
+    try {
+        const platform = typeof opts.platform === "string" ? parsePlatform(opts.platform) : opts.platform;
+        const img = await resolveImage(files, { platform, name: opts.name });
+        return await importResolved(img, files, workspace, opts);
+    } finally {
+        await files.close();
+    }
+}
+
+async function importResolved(img: ResolvedImage, files: Awaited<ReturnType<typeof openFiles>>, workspace: string, opts: ImportOptions): Promise<ImportReport> {
+    await fsp.mkdir(workspace, { recursive: true }).catch((err: unknown) => {
+        throw fromSystemError(err, workspace, "creating the workspace");
+    });
+    const root = realpathSync(workspace);
+    const wsFile = path.join(root, WORKSPACE_FILE);
+    const existing: WorkspaceFile | null = existsSync(wsFile) ? parseWorkspaceFile(readFileSync(wsFile, "utf8"), wsFile) : null;
+    const snapshotter = opts.snapshotter ?? existing?.snapshotter ?? "native";
+    if (existing && existing.snapshotter !== snapshotter) {
+        throw new EngineError(
+            "FailedPrecondition",
+            `${wsFile}: the workspace's snapshotter is ${existing.snapshotter}, not ${snapshotter}; import into another workspace`,
+            { path: wsFile, reason: "snapshotter-mismatch" },
+        );
+    }
+    const prefix = opts.refPrefix ?? defaultPrefix(img);
+    const ids = img.layers.map((_, i) => `${prefix}-${i + 1}`);
+    const taken = new Set(existing?.refs.map((r) => r.id) ?? []);
+    for (const id of ids) {
+        if (!REF_ID_PATTERN.test(id) || id.length > REF_ID_MAX) {
+            throw new EngineError("InvalidArgument", `ref id ${JSON.stringify(id)} is not valid (${REF_ID_PATTERN.source}); choose another --id`, { reason: "bad-ref-id" });
+        }
+        if (taken.has(id)) {
+            throw new EngineError("AlreadyExists", `${wsFile}: already has a ref ${JSON.stringify(id)}; import with another --id prefix`, { path: wsFile, ref: id, reason: "ref-exists" });
+        }
+    }
+    const snapDir = path.join(root, "snapshots");
+    await fsp.mkdir(snapDir, { recursive: true });
+    for (const id of ids) {
+        if (existsSync(path.join(snapDir, id))) {
+            throw new EngineError("AlreadyExists", `${path.join(snapDir, id)} already exists; import with another --id prefix`, { path: path.join(snapDir, id), reason: "snapshot-exists" });
+        }
+    }
+    const stateDir = path.resolve(opts.stateDir ?? path.join(root, STATE_DIR));
+    const store = await ContentStore.open(stateDir);
+    const made: string[] = [];
+    const layers: ImportedLayer[] = [];
+    try {
+        for (const layer of img.layers) {
+            const id = ids[layer.index]!;
+            const progress = (phase: ImportProgress["phase"]): void => opts.onProgress?.({ layer: layer.index, layers: img.layers.length, phase, ref: id });
+            progress("ingest");
+            if ((await files.size(layer.member)) === null) {
+                throw new EngineError("NotFound", `${files.path}: layer ${layer.index} blob ${layer.member} is missing`, { path: files.path, reason: "missing-blob" });
+            }
+            const blob = await ingestBlob(
+                store,
+                () => files.open(layer.member),
+                layer.descriptor ? { digest: layer.descriptor.digest, size: layer.descriptor.size } : null,
+                `import-${img.configDigest.slice(7, 23)}-${layer.index}`,
+                `${files.path}: layer ${layer.index} (${layer.member})`,
+                opts.signal,
+            );
+            progress("apply");
+            const blobPath = store.blobPath(blob.digest);
+            const compression = await detectCompression(blobPath);
+            const final = path.join(snapDir, id);
+            const parent = layer.index > 0 && snapshotter === "native" ? path.join(snapDir, ids[layer.index - 1]!) : null;
+            const applied = await buildSnapshot(final, parent, (dir) =>
+                applyLayer(openDecoded(blobPath, compression === "estargz" ? "gzip" : compression), {
+                    root: dir,
+                    mode: snapshotter,
+                    maxBytes: opts.maxLayerBytes,
+                    skipNames: compression === "estargz" ? ["stargz.index.json"] : [],
+                    signal: opts.signal,
+                }).then((r) => {
+                    checkDiffID(r, layer, files.path);
+                    return r;
+                }),
+            );
+            made.push(final);
+            await store.updateLabels(blob.digest, compression === "uncompressed" ? {} : { [LABEL_UNCOMPRESSED]: layer.diffID });
+            const wt = applied.traits.whiteoutMtimes;
+            layers.push({
+                ref: id,
+                snapshot: path.relative(root, final),
+                diffID: layer.diffID,
+                blob: { digest: blob.digest, size: blob.size, mediaType: layer.descriptor?.mediaType ?? dockerMediaType(compression), compression },
+                entries: applied.entries,
+                skippedXattrs: applied.skippedXattrs,
+                whiteoutTime: wt.length > 0 ? wt[0]! : null,
+                traits: applied.traits,
+            });
+        }
+        const refs: RefSpec[] = layers.map((l, i) => ({
+            id: l.ref,
+            ...(i > 0 ? { parent: layers[i - 1]!.ref } : {}),
+            snapshot: l.snapshot,
+            ...(img.layers[i]!.description ? { description: img.layers[i]!.description! } : {}),
+        }));
+        const doc = { snapshotter, refs: [...(existing?.refs ?? []), ...refs] };
+        await writeFileAtomic(wsFile, `${JSON.stringify(doc, null, 2)}\n`);
+    } catch (err) {
+        for (const dir of made) await fsp.rm(dir, { recursive: true, force: true });
+        throw err;
+    }
+    const reports = await recordBlobs(root, stateDir, img, layers, opts);
+    return {
+        source: files.path,
+        kind: img.kind,
+        image: img.name,
+        platform: formatPlatform(img.platform),
+        manifestDigest: img.manifestDigest,
+        configDigest: img.configDigest,
+        workspace: root,
+        stateDir,
+        snapshotter,
+        top: layers.length > 0 ? layers[layers.length - 1]!.ref : null,
+        layers,
+        refs: reports,
+    };
+}
+
+/** The imported blobs become the refs' blobs; chain metadata is then computed bottom-up. */
+async function recordBlobs(root: string, stateDir: string, img: ResolvedImage, layers: readonly ImportedLayer[], opts: ImportOptions): Promise<RefReport[]> {
+    const engine = await openWorkspaceEngine(root, { stateDir });
+    for (const [i, l] of layers.entries()) {
+        opts.onProgress?.({ layer: i, layers: layers.length, phase: "record", ref: l.ref });
+        const desc = img.layers[i]!.descriptor;
+        const annotations = { ...(desc?.annotations ?? {}), [LABEL_UNCOMPRESSED]: l.diffID };
+        const whiteoutTime: WhiteoutTime = l.whiteoutTime !== null ? { seconds: BigInt(l.whiteoutTime) } : WHITEOUT_EPOCH;
+        const ref = engine.workspace.get(l.ref);
+        // NOTE: for eStargz the config's diffID covers the TOC too (D'), as BuildKit records it.
+        await engine.chain.setBlob(ref, { digest: l.blob.digest, mediaType: l.blob.mediaType, size: l.blob.size, annotations, buildkitComparable: false }, l.diffID, whiteoutTime);
+    }
+    if (layers.length === 0) return [];
+    await engine.computeBlobChain(layers[layers.length - 1]!.ref, { createIfNeeded: false, signal: opts.signal });
+    return Promise.all(layers.map((l) => engine.report(l.ref)));
+}
+
+/** Builds a snapshot in a temporary directory beside `final` and renames it there when complete. */
+export async function buildSnapshot<T>(final: string, parent: string | null, fill: (dir: string) => Promise<T>): Promise<T> {
+    const tmp = path.join(path.dirname(final), `.${path.basename(final)}.tmp-${randomBytes(6).toString("hex")}`);
+    try {
+        if (parent) {
+            await fsp.mkdir(tmp, { mode: 0o755 });
+            // cp -a keeps ns mtimes, owners, modes, xattrs, hard links and special files, which
+            // the differ compares; our own temporary paths only, no shell.
+            execFileSync("cp", ["-a", "--reflink=auto", "--", `${parent}/.`, tmp], { stdio: ["ignore", "ignore", "pipe"] });
+        } else {
+            await fsp.mkdir(tmp, { mode: 0o755 });
+            await fsp.chmod(tmp, 0o755);
+        }
+        const result = await fill(tmp);
+        await fsp.rename(tmp, final);
+        return result;
+    } catch (err) {
+        await fsp.rm(tmp, { recursive: true, force: true });
+        throw err;
+    }
+}
+
+function checkDiffID(r: ApplyResult, layer: ImageLayer, where: string): void {
+    if (r.diffID !== layer.diffID) {
+        throw new EngineError(
+            "Corrupt",
+            `${where}: layer ${layer.index} (${layer.member}) decompresses to ${r.diffID}, the config's diff_ids[${layer.index}] says ${layer.diffID}`,
+            { path: where, reason: "diffid-mismatch", layer: layer.index },
+        );
+    }
+}
+
+function dockerMediaType(c: CompressionType): string {
+    switch (c) {
+        case "uncompressed":
+            return MediaTypeDockerSchema2Layer;
+        case "zstd":
+            return MediaTypeDockerSchema2LayerZstd;
+        default:
+            return MediaTypeDockerSchema2LayerGzip;
+    }
+}
+
+function defaultPrefix(img: ResolvedImage): string {
+    if (img.name) {
+        const s = img.name.replace(/^.*\//, "").replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^[^A-Za-z0-9]+/, "");
+        if (s) return s.slice(0, 100);
+    }
+    return `img-${img.configDigest.slice(7, 19)}`;
+}
