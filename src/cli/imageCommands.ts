@@ -2,7 +2,7 @@
  * The image commands: import, verify-image, export. Each prints one JSON object with --json, or
  * a short table.
  */
-import { exportOci, importImage, type ImportReport, parseCompressionType, parsePlatform, parseWhiteoutTime } from "../engine";
+import { exportOci, importImage, type ImportReport, parseCompressionType, parsePlatform, parseWhiteoutTime, verifyImage } from "../engine";
 import { parseArgs, UsageError } from "./args";
 import type { CommandContext } from "./context";
 import { gzipImplFrom } from "./workspaceCommands";
@@ -90,4 +90,34 @@ export async function exportCommand(argv: readonly string[], ctx: CommandContext
     if (report.chainID) ctx.print(`  chainID   ${report.chainID}`);
     for (const l of report.layers) ctx.print(`  ${l.ref}  ${l.descriptor.digest}  ${l.descriptor.mediaType}  diffID ${l.diffID}`);
     return 0;
+}
+
+export const verifyImageUsage = `layerscope verify-image SOURCE [--platform os/arch[/variant]] [--name IMAGE] [--json]
+
+  Imports the image into a temporary workspace, recomputes every layer with Layerscope's
+  differ and compressors, and reports per layer: diffID, chainID and blob digest matches, the
+  whiteout time and name-lookup profile read from the layer, and why anything differs ("same
+  content, different compressor", "same files, different tar writer"). Exit 1 only when a
+  layer's content differs.`;
+
+export async function verifyImageCommand(argv: readonly string[], ctx: CommandContext): Promise<number> {
+    const args = parseArgs(argv, { values: ["platform", "name"], booleans: ["json"] });
+    if (args.positionals.length !== 1) throw new UsageError(`takes one SOURCE, got ${args.positionals.length} argument(s)`);
+    const report = await verifyImage(args.positionals[0]!, { platform: args.values.get("platform"), name: args.values.get("name"), signal: ctx.signal });
+    if (args.booleans.has("json")) {
+        ctx.print(JSON.stringify(report));
+    } else {
+        ctx.print(`${report.image ?? report.source}  ${report.platform}`);
+        for (const l of report.layers) {
+            const mark = (m: { match: boolean }): string => (m.match ? "match" : "differs");
+            ctx.print(`layer ${l.index}  ${l.verdict}`);
+            ctx.print(`  diffID   ${mark(l.diffID)}  image ${l.diffID.image}  recomputed ${l.diffID.recomputed}`);
+            ctx.print(`  chainID  ${mark(l.chainID)}  image ${l.chainID.image}  recomputed ${l.chainID.recomputed}`);
+            ctx.print(`  blob     ${mark(l.blob)}  (${l.blob.compression})  image ${l.blob.image}  recomputed ${l.blob.recomputed}`);
+            ctx.print(`  profile  whiteout time ${l.profile.whiteoutTime} (${l.profile.whiteoutTimeSource}); name lookup: ${l.profile.nameLookup}`);
+            for (const e of l.explanation) ctx.print(`  ${e}`);
+            for (const d of l.contentDifferences) ctx.print(`  differs: ${d}`);
+        }
+    }
+    return report.ok ? 0 : 1;
 }

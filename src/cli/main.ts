@@ -8,7 +8,7 @@ import { chainCommand, chainUsage } from "./chainCommand";
 import type { CommandContext } from "./context";
 import { compressCommand, compressUsage } from "./compressCommand";
 import { diffCommand, diffUsage } from "./diffCommand";
-import { exportCommand, exportUsage, importCommand, importUsage } from "./imageCommands";
+import { exportCommand, exportUsage, importCommand, importUsage, verifyImageCommand, verifyImageUsage } from "./imageCommands";
 import {
     computeCommand,
     computeUsage,
@@ -34,6 +34,7 @@ const commands: Record<string, { run: Command; usage: string }> = {
     verify: { run: verifyCommand, usage: verifyUsage },
     gc: { run: gcCommand, usage: gcUsage },
     import: { run: importCommand, usage: importUsage },
+    "verify-image": { run: verifyImageCommand, usage: verifyImageUsage },
     export: { run: exportCommand, usage: exportUsage },
 };
 

@@ -16,3 +16,4 @@ export { importImage, type ImportOptions, type ImportReport, type ImportedLayer,
 export { parsePlatform, formatPlatform, hostPlatform } from "./image/platform";
 export type { Platform } from "./image/imageTypes";
 export { exportOci, type ExportOptions, type ExportReport, type ExportedLayer } from "./image/exportOci";
+export { verifyImage, type VerifyImageOptions, type ImageVerification, type LayerVerification, type LayerVerdict } from "./image/verifyImage";

@@ -149,15 +149,17 @@ async function indexTar(fh: fsp.FileHandle, file: string, fileSize: number): Pro
     let longName: Buffer | undefined;
     let paxPath: Buffer | undefined;
     let paxLink: Buffer | undefined;
+    const magic = Buffer.alloc(2);
+    await fh.read(magic, 0, 2, 0);
+    if (magic[0] === 0x1f && magic[1] === 0x8b) {
+        throw new EngineError("Unsupported", `${file}: the archive is gzip-compressed; decompress it first (gunzip)`, { path: file, reason: "compressed-archive" });
+    }
     for (;;) {
         if (off + BLOCK > fileSize) {
             if (off === fileSize && members.size > 0) break; // no end blocks: tolerated, as Go does
             throw bad(off === 0 ? "empty file, not an image archive" : "truncated tar (ends inside a header)");
         }
         await fh.read(block, 0, BLOCK, off);
-        if (off === 0 && block[0] === 0x1f && block[1] === 0x8b) {
-            throw new EngineError("Unsupported", `${file}: the archive is gzip-compressed; decompress it first (gunzip)`, { path: file, reason: "compressed-archive" });
-        }
         if (isZeroBlock(block)) break;
         const hdr = decodeHeaderBlock(block);
         if (hdr.size < 0n || hdr.size > BigInt(Number.MAX_SAFE_INTEGER)) throw bad(`member at offset ${off} has an invalid size`);
