@@ -3,20 +3,33 @@
  * --json, or a short table.
  */
 import * as path from "node:path";
-import { type CompressionConfig, type GzipImpl, openWorkspaceEngine, parseCompressionType, parseWhiteoutTime, type RefReport, type WorkspaceEngine } from "../engine";
+import {
+    type CompressionConfig,
+    type GzipImpl,
+    type ImageVerifyReport,
+    openSourceEngine,
+    parseCompressionType,
+    parseWhiteoutTime,
+    type RefReport,
+    RootEngine,
+    type RootRefReport,
+    type WorkspaceEngine,
+} from "../engine";
 import { type ParsedArgs, parseArgs, UsageError } from "./args";
 import type { CommandContext } from "./context";
 
-const COMMON_VALUES = ["state", "whiteout-time"];
+const COMMON_VALUES = ["state", "whiteout-time", "snapshotter", "namespace"];
 
 async function open(args: ParsedArgs): Promise<WorkspaceEngine> {
     if (args.positionals.length !== 1) {
-        throw new UsageError(`takes one WORKSPACE directory, got ${args.positionals.length} argument(s)`);
+        throw new UsageError(`takes one WORKSPACE or ROOT directory, got ${args.positionals.length} argument(s)`);
     }
     const wt = args.values.get("whiteout-time");
-    return openWorkspaceEngine(args.positionals[0]!, {
+    return openSourceEngine(args.positionals[0]!, {
         stateDir: args.values.get("state"),
         whiteoutTime: wt === undefined ? undefined : parseWhiteoutTime(wt),
+        snapshotter: args.values.get("snapshotter"),
+        namespace: args.values.get("namespace"),
     });
 }
 
@@ -43,7 +56,9 @@ function compressionFrom(args: ParsedArgs, fallback: CompressionConfig["type"] |
 
 function printRefs(ctx: CommandContext, reports: readonly RefReport[]): void {
     for (const r of reports) {
-        ctx.print(`${r.id}  ${r.kind}${r.layers.length ? `  layers: ${r.layers.join(" ")}` : ""}`);
+        const snap = (r as Partial<RootRefReport>).snapshot;
+        const where = snap ? `  [${snap.kind} ${snap.snapshotter} snapshot ${snap.id}]` : "";
+        ctx.print(`${r.id}  ${r.kind}${where}${r.layers.length ? `  layers: ${r.layers.join(" ")}` : ""}`);
         if (r.diffID) ctx.print(`  diffID       ${r.diffID}`);
         if (r.chainID) ctx.print(`  chainID      ${r.chainID}`);
         if (r.blobChainID) ctx.print(`  blobChainID  ${r.blobChainID}`);
@@ -103,14 +118,28 @@ export async function convertCommand(argv: readonly string[], ctx: CommandContex
     return 0;
 }
 
-export const refsUsage = `layerscope refs WORKSPACE [--state DIR] [--json]
+export const refsUsage = `layerscope refs WORKSPACE|ROOT [--snapshotter overlayfs|native] [--namespace NS] [--state DIR] [--json]
 
-  Lists the refs: kind, parents, layer chain, and whatever has been computed.`;
+  Lists the refs: kind, parents, layer chain, and whatever has been computed. ROOT is a
+  containerd root (read in place, never written; engine state under ~/.cache/layerscope/roots
+  unless --state): its snapshots of one snapshotter become refs, and its images are listed.`;
 
 export async function refsCommand(argv: readonly string[], ctx: CommandContext): Promise<number> {
     const args = parseArgs(argv, { values: COMMON_VALUES, booleans: ["json"] });
     const engine = await open(args);
     const reports = await Promise.all(engine.refIds().map((id) => engine.report(id)));
+    if (engine instanceof RootEngine) {
+        const s = engine.summary;
+        if (args.booleans.has("json")) {
+            ctx.print(JSON.stringify({ ...s, refs: reports }));
+        } else {
+            ctx.print(`containerd root ${s.root}: ${s.snapshotter} snapshots${s.namespace ? ` in namespace ${s.namespace}` : ""} (snapshotters: ${s.snapshotters.join(", ")})`);
+            printRefs(ctx, reports);
+            for (const i of s.images) ctx.print(`image ${i.name}  ${i.target}${i.problem ? `  (${i.problem})` : `  ${i.diffIDs.length} layers`}`);
+            for (const p of s.problems) ctx.print(`note: ${p}`);
+        }
+        return 0;
+    }
     if (args.booleans.has("json")) {
         ctx.print(JSON.stringify({ workspace: path.resolve(args.positionals[0]!), snapshotter: engine.snapshotter, refs: reports }));
     } else {
@@ -119,14 +148,24 @@ export async function refsCommand(argv: readonly string[], ctx: CommandContext):
     return 0;
 }
 
-export const verifyUsage = `layerscope verify WORKSPACE [--ref ID] [--state DIR] [--json]
+export const verifyUsage = `layerscope verify WORKSPACE|ROOT [--ref ID] [--image NAME] [--snapshotter S] [--namespace NS] [--state DIR] [--json]
 
   Recomputes every stored digest (diffIDs from the snapshots, blob digests and their
-  decompressed diffIDs from the store) and compares. Exit 1 on any mismatch.`;
+  decompressed diffIDs from the store) and compares. With --image on a containerd root:
+  recomputes the image's layers from its snapshots and compares them with the config's
+  rootfs.diff_ids, saying which tar writer made a layer that differs and whether its content
+  matches. Exit 1 on any mismatch.`;
 
 export async function verifyCommand(argv: readonly string[], ctx: CommandContext): Promise<number> {
-    const args = parseArgs(argv, { values: [...COMMON_VALUES, "ref"], booleans: ["json"] });
+    const args = parseArgs(argv, { values: [...COMMON_VALUES, "ref", "image"], booleans: ["json"] });
     const engine = await open(args);
+    const image = args.values.get("image");
+    if (image !== undefined) {
+        if (!(engine instanceof RootEngine)) throw new UsageError("--image needs a containerd ROOT");
+        const r = await engine.verifyImage(image, ctx.signal);
+        printImageVerify(ctx, r, args.booleans.has("json"));
+        return r.ok ? 0 : 1;
+    }
     const report = await engine.verify(args.values.get("ref"), ctx.signal);
     if (args.booleans.has("json")) {
         ctx.print(JSON.stringify(report));
@@ -154,4 +193,13 @@ export async function gcCommand(argv: readonly string[], ctx: CommandContext): P
         ctx.print(`${r.removed.length} blob(s), ${r.bytes} bytes freed`);
     }
     return 0;
+}
+
+function printImageVerify(ctx: CommandContext, r: ImageVerifyReport, json: boolean): void {
+    if (json) {
+        ctx.print(JSON.stringify(r));
+        return;
+    }
+    for (const l of r.layers) ctx.print(`${l.ok ? "ok      " : "MISMATCH"}  ${l.message}`);
+    ctx.print(r.ok ? `image ${r.image}: ${r.layers.length} layer(s) match the config's diff_ids (${r.snapshotter})` : `image ${r.image}: ${r.layers.filter((l) => !l.ok).length} layer(s) differ (${r.snapshotter})`);
 }

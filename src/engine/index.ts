@@ -17,3 +17,20 @@ export { parsePlatform, formatPlatform, hostPlatform } from "./image/platform";
 export type { Platform } from "./image/imageTypes";
 export { exportOci, type ExportOptions, type ExportReport, type ExportedLayer } from "./image/exportOci";
 export { verifyImage, type VerifyImageOptions, type ImageVerification, type LayerVerification, type LayerVerdict } from "./image/verifyImage";
+export {
+    detectSource,
+    openSourceEngine,
+    defaultRootStateDir,
+    RootEngine,
+    loadContainerdRoot,
+    type SourceKind,
+    type OpenSourceOptions,
+    type SnapshotInfo,
+    type RootRefReport,
+    type RootSummary,
+    type ImageVerifyReport,
+    type LayerCheck,
+    type OriginalLayer,
+    type ContainerdRoot,
+} from "./roots";
+export { BoltDB, type BoltTx, type Bucket as BoltBucket, type BoltEntry } from "./bbolt";

@@ -85,6 +85,11 @@ export interface GcReport {
 export async function openWorkspaceEngine(dir: string, opts: OpenOptions = {}): Promise<WorkspaceEngine> {
     const ws = loadWorkspace(dir);
     const stateDir = path.resolve(opts.stateDir ?? path.join(ws.root, STATE_DIR));
+    return new WorkspaceEngine(ws, stateDir, await openBlobChain(ws, stateDir, opts));
+}
+
+/** The blob-chain engine over a workspace built in memory (a snapshot root's refs), state in stateDir. */
+export async function openBlobChain(ws: Workspace, stateDir: string, opts: OpenOptions = {}): Promise<BlobChainEngine> {
     const store = await ContentStore.open(stateDir);
     const ids = new Set<string>();
     const collect = (r: Ref): void => {
@@ -94,7 +99,7 @@ export async function openWorkspaceEngine(dir: string, opts: OpenOptions = {}): 
     };
     ws.entries.forEach((e) => collect(e.ref));
     const meta = await RefMetadataStore.open(stateDir, ids);
-    return new WorkspaceEngine(ws, stateDir, new BlobChainEngine(ws, store, meta, opts.whiteoutTime, opts.concurrency));
+    return new BlobChainEngine(ws, store, meta, opts.whiteoutTime, opts.concurrency);
 }
 
 export class WorkspaceEngine {

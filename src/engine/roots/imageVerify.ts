@@ -1,0 +1,209 @@
+/**
+ * `verify --image`: recomputes each layer of an image from the snapshots with containerd's
+ * differ and compares it with the config's `rootfs.diff_ids`.
+ *
+ * Before recomputing, what can be read from the original layer is taken from it: the whiteout
+ * mtime containerd's writer stamped (the wall clock of the writer before containerd 2.x). When
+ * a layer still differs, the original blob is summarized too, so the answer says whether the
+ * content is the same (only the tar headers differ: another tar writer) and which writer the
+ * original headers point to, instead of a bare "mismatch".
+ */
+import { createReadStream } from "node:fs";
+import { roundWhiteoutTime, type WhiteoutTime } from "../archive/whiteoutTime";
+import { fromMediaType, openDecoded } from "../compression";
+import { writeDiff } from "../diff/writeDiff";
+import { EngineError, fromSystemError } from "../errors";
+import type { Ref, Workspace } from "../refs";
+import { blobPath } from "./contentBlobs";
+import type { ContainerdImage } from "./containerd";
+import { HEADER_FIELDS, type TarEntrySummary, TarSummary } from "./tarSummary";
+
+export interface LayerCheck {
+    readonly index: number;
+    readonly diffID: string;
+    readonly chainID: string;
+    /** The ref (snapshot key) the layer was recomputed from; null when not unpacked here. */
+    readonly ref: string | null;
+    readonly recomputed: string | null;
+    readonly ok: boolean;
+    readonly blob: { readonly digest: string; readonly mediaType: string };
+    /** Whiteout mtime used (seconds), taken from the original layer when it has whiteouts. */
+    readonly whiteoutTime: number | null;
+    /** On a mismatch: what the original layer tells. */
+    readonly original: OriginalLayer | null;
+    readonly message: string;
+}
+
+export interface OriginalLayer {
+    /** The original blob decompresses to the config's diff_id. */
+    readonly decompressesToDiffID: boolean;
+    readonly writer: string;
+    readonly formats: string[];
+    /** Same entries with the same type, mode, owner, size, link, mtime and bytes. */
+    readonly contentMatches: boolean;
+    readonly differences: string[];
+}
+
+export interface ImageVerifyReport {
+    readonly image: string;
+    readonly namespace: string;
+    readonly snapshotter: string;
+    readonly manifest: string;
+    readonly config: string;
+    readonly ok: boolean;
+    readonly layers: LayerCheck[];
+}
+
+export async function verifyImage(
+    ws: Workspace,
+    blobsDir: string,
+    image: ContainerdImage,
+    refFor: (chainID: string) => Ref | null,
+    signal?: AbortSignal,
+): Promise<ImageVerifyReport> {
+    const r = image.resolved;
+    if (!r) throw new EngineError("FailedPrecondition", `image ${image.name}: ${image.problem ?? "cannot be resolved"}`, { image: image.name });
+    const layers: LayerCheck[] = [];
+    for (let i = 0; i < r.diffIDs.length; i++) {
+        const diffID = r.diffIDs[i]!;
+        const chainID = r.chainIDs[i]!;
+        const blob = { digest: r.layers[i]!.digest, mediaType: r.layers[i]!.mediaType };
+        const ref = refFor(chainID);
+        const base = { index: i, diffID, chainID, blob };
+        if (!ref) {
+            layers.push({ ...base, ref: null, recomputed: null, ok: false, whiteoutTime: null, original: null, message: `layer ${i}: no committed snapshot ${chainID} in the ${ws.snapshotter} snapshotter (the image is not unpacked there)` });
+            continue;
+        }
+        const original = await summarizeBlob(blobsDir, blob, signal);
+        const wt = whiteoutTimeOf(original?.summary.entries ?? []);
+        const inputs = await ws.views.blobInputs(ref, signal);
+        const recomputed = new TarSummary(`layer ${i} recomputed from ${ref.snapshot}`);
+        const out = await writeDiff({ ...inputs, whiteoutTime: wt ?? undefined, output: recomputed, signal });
+        const ok = out.diffID === diffID;
+        let origInfo: OriginalLayer | null = null;
+        let message = `layer ${i} (${ref.id}): recomputed ${out.diffID} ${ok ? "matches" : "differs from"} diff_id ${diffID}`;
+        if (!ok) {
+            origInfo = explain(original, diffID, recomputed);
+            message += `; ${describe(origInfo)}`;
+        }
+        layers.push({ ...base, ref: ref.id, recomputed: out.diffID, ok, whiteoutTime: wt === null ? null : Number(wt.seconds), original: origInfo, message });
+    }
+    return { image: image.name, namespace: image.namespace, snapshotter: ws.snapshotter, manifest: r.manifest, config: r.config, ok: layers.every((l) => l.ok), layers };
+}
+
+async function summarizeBlob(blobsDir: string, blob: { digest: string; mediaType: string }, signal?: AbortSignal): Promise<{ summary: TarSummary; diffID: string } | null> {
+    const type = fromMediaType(blob.mediaType);
+    if (type === "unknown") return null;
+    const file = blobPath(blobsDir, blob.digest);
+    const summary = new TarSummary(file);
+    try {
+        const src = type === "uncompressed" ? createReadStream(file) : openDecoded(file, type);
+        for await (const chunk of src) {
+            signal?.throwIfAborted();
+            summary.write(chunk as Buffer);
+        }
+    } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") return null; // content not kept
+        throw fromSystemError(err, file, "reading the original layer");
+    }
+    return { summary, diffID: summary.digest() };
+}
+
+/** containerd's writer stamps every whiteout with one time; use it when the original has any. */
+function whiteoutTimeOf(entries: readonly TarEntrySummary[]): WhiteoutTime | null {
+    const wh = entries.find((e) => /(^|\/)\.wh\./.test(e.name));
+    return wh ? roundWhiteoutTime(BigInt(wh.mtime) * 1_000_000_000n) : null;
+}
+
+function explain(original: { summary: TarSummary; diffID: string } | null, diffID: string, recomputedSummary: TarSummary): OriginalLayer {
+    const recomputed = recomputedSummary.entries;
+    const recomputedRaw = recomputedSummary.rawHeaders;
+    if (!original) {
+        return { decompressesToDiffID: false, writer: "unknown (the original layer blob is not in the content store)", formats: [], contentMatches: false, differences: [] };
+    }
+    const entries = original.summary.entries;
+    const formats = [...original.summary.formats];
+    const s = original.summary;
+    const named = entries.some((e) => e.uname !== "" || e.gname !== "");
+    const gnuPax = s.paxNames.find((n) => /(^|\/)PaxHeaders(\.\d+)?\//.test(n) && !/(^|\/)PaxHeaders\.0\//.test(n));
+    let writer: string;
+    if (formats.includes("gnu")) writer = "GNU tar (GNU-format headers, `ustar  ` magic), which containerd's writer never writes";
+    else if (gnuPax) writer = `GNU tar --format=posix (its PAX headers are named like ${JSON.stringify(gnuPax)}; Go names them PaxHeaders.0/)`;
+    else if (s.trailer() > 1024 && s.total % 10240 === 0) writer = `GNU tar (the archive is padded to 10240-byte records, ${s.trailer()} bytes after the last entry; Go's writer ends with two zero blocks)`;
+    else if (s.paxKeys.has("atime") || s.paxKeys.has("ctime")) writer = "GNU tar --format=posix (PAX atime/ctime records, which Go's writer never writes)";
+    else if (named) writer = "a Go archive/tar writer that looks up user and group names (Docker's classic builder / moby pkg/archive, or containerd before 1.6.20)";
+    else writer = "a USTAR/PAX writer whose headers look like Go's archive/tar (no user names)";
+    const differences = compare(entries, recomputed);
+    const header = firstHeaderDifference(s, recomputedRaw);
+    if (header) differences.push(header);
+    if (s.trailer() !== recomputedSummary.trailer()) {
+        differences.push(`${HEADER_NOTE} the end-of-archive padding is ${s.trailer()} bytes in the original, ${recomputedSummary.trailer()} recomputed`);
+    }
+    const content = differences.filter((d) => !d.startsWith(HEADER_NOTE));
+    const equivalent = content.length > 0 && content.every((d) => WHITEOUT.test(d.split(":")[0]!)) && entries.some((e) => /(^|\/)\.wh\.\.wh\.\.opq$/.test(e.name));
+    if (equivalent) {
+        differences.unshift("the deletions are the same but written differently: an opaque-directory marker (.wh..wh..opq) in the original, per-entry whiteouts recomputed (containerd's differ writes no opaque markers)");
+    }
+    return {
+        decompressesToDiffID: original.diffID === diffID,
+        writer,
+        formats,
+        contentMatches: content.length === 0 || equivalent,
+        differences: differences.slice(0, 20),
+    };
+}
+
+const HEADER_NOTE = "first header difference:";
+const WHITEOUT = /(^|\/)\.wh\./;
+
+/** The first entry (by name, among the first ones) whose raw header differs, and the field. */
+function firstHeaderDifference(a: TarSummary, b: ReadonlyMap<string, Buffer>): string | null {
+    for (const [name, ha] of a.rawHeaders) {
+        const hb = b.get(name);
+        if (!hb) continue;
+        for (const [field, off, len] of HEADER_FIELDS) {
+            const x = ha.subarray(off, off + len);
+            const y = hb.subarray(off, off + len);
+            if (!x.equals(y)) {
+                return `${HEADER_NOTE} ${name || "/"}: ${field} ${JSON.stringify(x.toString("latin1"))} in the original, ${JSON.stringify(y.toString("latin1"))} recomputed`;
+            }
+        }
+    }
+    return null;
+}
+
+function describe(o: OriginalLayer): string {
+    const parts = [`the original layer was written by ${o.writer}`];
+    if (!o.decompressesToDiffID) parts.push("and the original blob does not decompress to that diff_id either");
+    parts.push(
+        o.contentMatches
+            ? `the content itself matches entry for entry, so the snapshots are intact and only the tar bytes differ (${o.differences.slice(0, 2).join("; ") || "entry order or PAX records"})`
+            : `the content differs: ${o.differences.filter((d) => !d.startsWith(HEADER_NOTE)).slice(0, 3).join("; ")}`,
+    );
+    return parts.join("; ");
+}
+
+/** Entry-by-entry comparison on what a filesystem keeps; whiteout mtimes and names are writer's choices. */
+function compare(a: readonly TarEntrySummary[], b: readonly TarEntrySummary[]): string[] {
+    const key = (e: TarEntrySummary): string => e.name;
+    // The root entry ("./") is left out: containerd's differ never writes it, tar -C DIR . does.
+    const ma = new Map(a.filter((e) => e.name !== "").map((e) => [key(e), e]));
+    const mb = new Map(b.filter((e) => e.name !== "").map((e) => [key(e), e]));
+    const out: string[] = [];
+    for (const [name, x] of ma) {
+        const y = mb.get(name);
+        if (!y) {
+            out.push(`${name || "/"}: only in the original`);
+            continue;
+        }
+        const whiteout = /(^|\/)\.wh\./.test(name);
+        const fields: Array<keyof TarEntrySummary> = whiteout ? ["type"] : ["type", "mode", "uid", "gid", "size", "linkname", "mtime", "sha256"];
+        for (const f of fields) {
+            const xv = f === "mode" ? (x.mode & 0o7777) : x[f];
+            const yv = f === "mode" ? (y.mode & 0o7777) : y[f];
+            if (xv !== yv && !(f === "linkname" && x.type === "link" && y.type === "link")) out.push(`${name || "/"}: ${f} ${String(xv)} in the original, ${String(yv)} recomputed`);
+        }
+    }
+    for (const name of mb.keys()) if (!ma.has(name)) out.push(`${name || "/"}: only recomputed`);
+    return out;
+}
