@@ -133,7 +133,7 @@ export async function refsCommand(argv: readonly string[], ctx: CommandContext):
         if (args.booleans.has("json")) {
             ctx.print(JSON.stringify({ ...s, refs: reports }));
         } else {
-            ctx.print(`containerd root ${s.root}: ${s.snapshotter} snapshots${s.namespace ? ` in namespace ${s.namespace}` : ""} (snapshotters: ${s.snapshotters.join(", ")})`);
+            ctx.print(`${s.source} root ${s.root}: ${s.snapshotter} snapshots${s.namespace ? ` in namespace ${s.namespace}` : ""} (snapshotters: ${s.snapshotters.join(", ")})`);
             printRefs(ctx, reports);
             for (const i of s.images) ctx.print(`image ${i.name}  ${i.target}${i.problem ? `  (${i.problem})` : `  ${i.diffIDs.length} layers`}`);
             for (const p of s.problems) ctx.print(`note: ${p}`);

@@ -7,12 +7,12 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { chmodSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { detectSource, isEngineError, openSourceEngine, RootEngine } from "../../src/engine";
+import { treeFingerprint } from "../helpers/treeFingerprint";
 
 const repo = join(__dirname, "..", "..", "..");
 const cli = join(repo, "dist", "cli.js");
@@ -40,22 +40,6 @@ function run(args: string[], opts: { uid?: number } = {}): { code: number; stdou
     const argv = opts.uid === undefined ? [process.execPath, cli, ...args] : ["setpriv", `--reuid=${opts.uid}`, `--regid=${opts.uid}`, "--clear-groups", process.execPath, cli, ...args];
     const r = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", env: { ...process.env, XDG_CACHE_HOME: join(work, "cache") } });
     return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** Every entry of a tree: type, mode, owner, size, mtime (ns), device, link, content hash, xattrs. */
-function treeFingerprint(dir: string): string {
-    const h = createHash("sha256");
-    const walk = (p: string, rel: string): void => {
-        const st = lstatSync(p, { bigint: true });
-        h.update(`${rel}\0${st.mode}\0${st.uid}:${st.gid}\0${st.size}\0${st.mtimeNs}\0${st.ctimeNs}\0${st.rdev}\0${st.nlink}\0`);
-        if (st.isSymbolicLink()) h.update(readlinkSync(p));
-        else if (st.isFile()) h.update(readFileSync(p));
-        else if (st.isDirectory()) for (const name of readdirSync(p).sort()) walk(join(p, name), `${rel}/${name}`);
-    };
-    walk(dir, "");
-    const xattrs = spawnSync("getfattr", ["-R", "-h", "-d", "-m", "-", "-e", "hex", "--absolute-names", dir], { encoding: "utf8" });
-    h.update(xattrs.stdout);
-    return h.digest("hex");
 }
 
 /** `ctr snapshots ls`: key → [parent, kind]. */

@@ -12,10 +12,9 @@ import { createReadStream } from "node:fs";
 import { roundWhiteoutTime, type WhiteoutTime } from "../archive/whiteoutTime";
 import { fromMediaType, openDecoded } from "../compression";
 import { writeDiff } from "../diff/writeDiff";
-import { EngineError, fromSystemError } from "../errors";
+import { fromSystemError } from "../errors";
 import type { Ref, Workspace } from "../refs";
 import { blobPath } from "./contentBlobs";
-import type { ContainerdImage } from "./containerd";
 import { HEADER_FIELDS, type TarEntrySummary, TarSummary } from "./tarSummary";
 
 export interface LayerCheck {
@@ -54,27 +53,40 @@ export interface ImageVerifyReport {
     readonly layers: LayerCheck[];
 }
 
+/** An image's layers as its config and manifest describe them. */
+export interface ImageLayers {
+    readonly name: string;
+    readonly namespace: string;
+    readonly manifest: string;
+    readonly config: string;
+    readonly diffIDs: readonly string[];
+    readonly chainIDs: readonly string[];
+    /** Per layer: the blob (containerd) or the layer id (Docker) it came from. */
+    readonly blobs: ReadonlyArray<{ readonly digest: string; readonly mediaType: string }>;
+}
+
+/** The original layer tar, summarized; null when it is not kept. */
+export type OriginalTar = (index: number, signal?: AbortSignal) => Promise<{ summary: TarSummary; diffID: string } | null>;
+
 export async function verifyImage(
     ws: Workspace,
-    blobsDir: string,
-    image: ContainerdImage,
+    image: ImageLayers,
     refFor: (chainID: string) => Ref | null,
+    originalFor: OriginalTar,
     signal?: AbortSignal,
 ): Promise<ImageVerifyReport> {
-    const r = image.resolved;
-    if (!r) throw new EngineError("FailedPrecondition", `image ${image.name}: ${image.problem ?? "cannot be resolved"}`, { image: image.name });
     const layers: LayerCheck[] = [];
-    for (let i = 0; i < r.diffIDs.length; i++) {
-        const diffID = r.diffIDs[i]!;
-        const chainID = r.chainIDs[i]!;
-        const blob = { digest: r.layers[i]!.digest, mediaType: r.layers[i]!.mediaType };
+    for (let i = 0; i < image.diffIDs.length; i++) {
+        const diffID = image.diffIDs[i]!;
+        const chainID = image.chainIDs[i]!;
+        const blob = image.blobs[i]!;
         const ref = refFor(chainID);
         const base = { index: i, diffID, chainID, blob };
         if (!ref) {
             layers.push({ ...base, ref: null, recomputed: null, ok: false, whiteoutTime: null, original: null, message: `layer ${i}: no committed snapshot ${chainID} in the ${ws.snapshotter} snapshotter (the image is not unpacked there)` });
             continue;
         }
-        const original = await summarizeBlob(blobsDir, blob, signal);
+        const original = await originalFor(i, signal);
         const wt = whiteoutTimeOf(original?.summary.entries ?? []);
         const inputs = await ws.views.blobInputs(ref, signal);
         const recomputed = new TarSummary(`layer ${i} recomputed from ${ref.snapshot}`);
@@ -88,10 +100,11 @@ export async function verifyImage(
         }
         layers.push({ ...base, ref: ref.id, recomputed: out.diffID, ok, whiteoutTime: wt === null ? null : Number(wt.seconds), original: origInfo, message });
     }
-    return { image: image.name, namespace: image.namespace, snapshotter: ws.snapshotter, manifest: r.manifest, config: r.config, ok: layers.every((l) => l.ok), layers };
+    return { image: image.name, namespace: image.namespace, snapshotter: ws.snapshotter, manifest: image.manifest, config: image.config, ok: layers.every((l) => l.ok), layers };
 }
 
-async function summarizeBlob(blobsDir: string, blob: { digest: string; mediaType: string }, signal?: AbortSignal): Promise<{ summary: TarSummary; diffID: string } | null> {
+/** The original layer from a content store blob (decompressed). */
+export async function summarizeBlob(blobsDir: string, blob: { digest: string; mediaType: string }, signal?: AbortSignal): Promise<{ summary: TarSummary; diffID: string } | null> {
     const type = fromMediaType(blob.mediaType);
     if (type === "unknown") return null;
     const file = blobPath(blobsDir, blob.digest);

@@ -15,8 +15,10 @@ import { openWorkspaceEngine } from "../cache/workspaceEngine";
 import { EngineError } from "../errors";
 import { buildWorkspace, type RefSpec, WORKSPACE_FILE } from "../refs";
 import { listDir } from "./access";
-import { CONTENT_BLOBS, type ContainerdImage, type ContainerdRoot, type ContainerdSnapshot, loadContainerdRoot, looksLikeContainerdRoot, META_DB, type RootSnapshotter, SUPPORTED_SNAPSHOTTERS } from "./containerd";
-import { type ImageVerifyReport, verifyImage } from "./imageVerify";
+import { CONTENT_BLOBS, type ContainerdRoot, type ContainerdSnapshot, loadContainerdRoot, looksLikeContainerdRoot, META_DB, type RootSnapshotter, SUPPORTED_SNAPSHOTTERS } from "./containerd";
+import { type DockerRoot, loadDockerRoot } from "./docker";
+import { type ImageVerifyReport, summarizeBlob, verifyImage } from "./imageVerify";
+import { summarizeTarSplit } from "./tarSplit";
 
 export type SourceKind = "workspace" | "containerd" | "docker";
 
@@ -47,7 +49,7 @@ export async function openSourceEngine(dir: string, opts: OpenSourceOptions = {}
         case "containerd":
             return openContainerdEngine(dir, opts);
         case "docker":
-            throw new EngineError("Unsupported", `${path.resolve(dir)}: Docker data-roots are detected but not read yet; open the containerd root, or a workspace`, { path: path.resolve(dir) });
+            return openDockerEngine(dir, opts);
         case null:
             throw new EngineError(
                 "InvalidArgument",
@@ -58,74 +60,123 @@ export async function openSourceEngine(dir: string, opts: OpenSourceOptions = {}
 }
 
 export interface SnapshotInfo {
-    readonly namespace: string;
+    /** containerd namespace; null for a Docker data-root. */
+    readonly namespace: string | null;
+    /** overlayfs or native (containerd), overlay2 (Docker). */
     readonly snapshotter: string;
+    /** containerd snapshot key; BuildKit record id or layer chain ID (Docker). */
     readonly key: string;
-    readonly kind: "committed" | "active" | "view";
-    readonly id: number;
+    /** containerd's snapshot kinds; BuildKit's mutable records; Docker image layers (committed). */
+    readonly kind: "committed" | "active" | "view" | "mutable";
+    /** The directory id: snapshotter id (containerd) or graph driver id (Docker). */
+    readonly id: number | string;
     readonly dir: string;
     readonly parent: string | null;
     readonly labels: Record<string, string>;
     readonly createdAt: string | null;
+    /** What BuildKit's cache metadata says about the record (Docker's built-in BuildKit). */
+    readonly buildkit?: BuildkitRecordInfo;
+}
+
+export interface BuildkitRecordInfo {
+    readonly description: string | null;
+    readonly recordType: string | null;
+    readonly chainID: string | null;
+    readonly diffID: string | null;
+    readonly blobChainID: string | null;
+    readonly equalMutable: string | null;
+    readonly size: number | null;
 }
 
 export type RootRefReport = RefReport & { readonly snapshot: SnapshotInfo | null };
 
+export interface RootImageSummary {
+    readonly namespace: string | null;
+    readonly name: string;
+    readonly target: string;
+    readonly manifest: string | null;
+    readonly config: string | null;
+    readonly diffIDs: string[];
+    readonly chainIDs: string[];
+    readonly problem: string | null;
+}
+
 export interface RootSummary {
-    readonly source: "containerd";
+    readonly source: "containerd" | "docker";
     readonly root: string;
-    readonly snapshotter: RootSnapshotter;
+    readonly snapshotter: string;
     readonly namespace: string | null;
     readonly snapshotters: string[];
     readonly namespaces: string[];
-    readonly images: Array<{ namespace: string; name: string; target: string; manifest: string | null; config: string | null; diffIDs: string[]; chainIDs: string[]; problem: string | null }>;
+    readonly images: RootImageSummary[];
     readonly problems: string[];
 }
 
+export type ImageVerifier = (name: string, engine: RootEngine, signal?: AbortSignal) => Promise<ImageVerifyReport>;
+
+/** A snapshot root as a workspace: refs over its snapshot directories, plus what the root says about them. */
 export class RootEngine extends WorkspaceEngine {
     constructor(
         base: WorkspaceEngine,
-        readonly root: ContainerdRoot,
         readonly summary: RootSummary,
         private readonly infos: ReadonlyMap<string, SnapshotInfo>,
+        private readonly verifier: ImageVerifier,
     ) {
         super(base.workspace, base.stateDir, base.chain);
     }
 
-    get source(): "containerd" {
-        return "containerd";
+    get source(): "containerd" | "docker" {
+        return this.summary.source;
     }
 
     snapshotInfo(id: string): SnapshotInfo | null {
         return this.infos.get(id) ?? null;
     }
 
+    snapshotInfos(): ReadonlyMap<string, SnapshotInfo> {
+        return this.infos;
+    }
+
     override async report(id: string): Promise<RootRefReport> {
         return { ...(await super.report(id)), snapshot: this.snapshotInfo(id) };
     }
 
-    /** Images of the root (of the chosen namespace), by name. */
-    images(): ContainerdImage[] {
-        return this.root.images.filter((i) => this.summary.namespace === null || i.namespace === this.summary.namespace);
+    /** Recomputes the image's layers from the snapshots and compares them with its diff_ids. */
+    verifyImage(name: string, signal?: AbortSignal): Promise<ImageVerifyReport> {
+        return this.verifier(name, this, signal);
     }
 
-    async verifyImage(name: string, signal?: AbortSignal): Promise<ImageVerifyReport> {
-        const matches = this.images().filter((i) => i.name === name || i.name === `docker.io/${name}` || i.name === `docker.io/library/${name}`);
+    /** The one image a user's name stands for (docker.io/ and library/ may be left out). */
+    findImage<T extends { name: string; namespace: string | null }>(images: readonly T[], name: string): T {
+        const matches = images.filter((i) => i.name === name || i.name === `docker.io/${name}` || i.name === `docker.io/library/${name}`);
         if (matches.length === 0) {
-            throw new EngineError("NotFound", `${this.root.root}: no image ${JSON.stringify(name)} (images: ${this.images().map((i) => i.name).join(", ") || "none"})`, { path: this.root.root, image: name });
+            throw new EngineError("NotFound", `${this.summary.root}: no image ${JSON.stringify(name)} (images: ${images.map((i) => i.name).join(", ") || "none"})`, { path: this.summary.root, image: name });
         }
         if (matches.length > 1) {
             throw new EngineError("InvalidArgument", `image ${name} is in several namespaces (${matches.map((m) => m.namespace).join(", ")}); pass --namespace`, { image: name });
         }
-        const image = matches[0]!;
-        const refFor = (chainID: string) => {
-            for (const [id, info] of this.infos) {
-                if (info.namespace === image.namespace && info.key === chainID && info.kind === "committed") return this.workspace.get(id);
-            }
-            return null;
-        };
-        return verifyImage(this.workspace, path.join(this.root.root, CONTENT_BLOBS), image, refFor, signal);
+        return matches[0]!;
     }
+
+    /** The committed ref whose key is `chainID` (in `namespace`), or null. */
+    committedRef(chainID: string, namespace: string | null) {
+        for (const [id, info] of this.infos) {
+            if (info.namespace === namespace && info.key === chainID && info.kind === "committed") return this.workspace.get(id);
+        }
+        return null;
+    }
+}
+
+function containerdVerifier(root: ContainerdRoot): ImageVerifier {
+    return (name, engine, signal) => {
+        const images = root.images.filter((i) => engine.summary.namespace === null || i.namespace === engine.summary.namespace);
+        const image = engine.findImage(images, name);
+        const r = image.resolved;
+        if (!r) throw new EngineError("FailedPrecondition", `image ${image.name}: ${image.problem ?? "cannot be resolved"}`, { image: image.name });
+        const blobs = path.join(root.root, CONTENT_BLOBS);
+        const layers = { name: image.name, namespace: image.namespace, manifest: r.manifest, config: r.config, diffIDs: r.diffIDs, chainIDs: r.chainIDs, blobs: r.layers };
+        return verifyImage(engine.workspace, layers, (c) => engine.committedRef(c, image.namespace), (i, sig) => summarizeBlob(blobs, r.layers[i]!, sig), signal);
+    };
 }
 
 export function defaultRootStateDir(root: string, snapshotter: string, namespace: string | null): string {
@@ -143,7 +194,7 @@ async function openContainerdEngine(dir: string, opts: OpenSourceOptions): Promi
     }
     const snaps = root.snapshots.filter((s) => s.snapshotter === snapshotter && (namespace === null || s.namespace === namespace));
     const problems = [...root.problems];
-    const { refs, infos } = refsOf(snaps, problems);
+    const { refs, infos } = layerRefs(root.root, containerdNodes(snaps), problems);
     const ws = buildWorkspace(root.root, path.join(root.root, META_DB), { snapshotter, refs });
     const stateDir = path.resolve(opts.stateDir ?? defaultRootStateDir(root.root, snapshotter, namespace));
     if (isInside(root.root, stateDir)) {
@@ -171,7 +222,7 @@ async function openContainerdEngine(dir: string, opts: OpenSourceOptions): Promi
             })),
         problems,
     };
-    return new RootEngine(base, root, summary, infos);
+    return new RootEngine(base, summary, infos, containerdVerifier(root));
 }
 
 function pickSnapshotter(root: ContainerdRoot, wanted: string | undefined): RootSnapshotter {
@@ -190,11 +241,17 @@ function pickSnapshotter(root: ContainerdRoot, wanted: string | undefined): Root
     return "overlayfs";
 }
 
-/** Layer refs, parents first; a snapshot whose parent is missing is skipped with its children. */
-function refsOf(snaps: readonly ContainerdSnapshot[], problems: string[]): { refs: RefSpec[]; infos: Map<string, SnapshotInfo> } {
-    const multi = new Set(snaps.map((s) => s.namespace)).size > 1;
-    const idOf = (s: { namespace: string; key: string }): string => (multi ? `${s.namespace}/${s.key}` : s.key);
-    const byId = new Map(snaps.map((s) => [idOf(s), s]));
+interface LayerNode {
+    readonly id: string;
+    readonly parent: string | null;
+    readonly dir: string;
+    readonly description: string;
+    readonly info: SnapshotInfo;
+}
+
+/** Layer refs, parents first; a node whose parent is missing is skipped with its children. */
+function layerRefs(root: string, nodes: readonly LayerNode[], problems: string[]): { refs: RefSpec[]; infos: Map<string, SnapshotInfo> } {
+    const byId = new Map(nodes.map((n) => [n.id, n]));
     const refs: RefSpec[] = [];
     const infos = new Map<string, SnapshotInfo>();
     const state = new Map<string, "visiting" | "ok" | "skipped">();
@@ -207,32 +264,115 @@ function refsOf(snaps: readonly ContainerdSnapshot[], problems: string[]): { ref
             state.set(id, "skipped");
             return false;
         }
-        const s = byId.get(id)!;
+        const n = byId.get(id)!;
         state.set(id, "visiting");
-        const parentId = s.parent === null ? null : idOf({ namespace: s.namespace, key: s.parent });
-        if (parentId !== null && (!byId.has(parentId) || !visit(parentId))) {
-            problems.push(`snapshot ${id}: parent ${s.parent} is not readable here; skipped`);
+        if (n.parent !== null && (!byId.has(n.parent) || !visit(n.parent))) {
+            problems.push(`snapshot ${id}: parent ${n.parent} is not readable here; skipped`);
             state.set(id, "skipped");
             return false;
         }
-        const rel = path.relative(rootOf(s), s.dir);
-        refs.push({ id, ...(parentId === null ? {} : { parent: parentId }), snapshot: rel, description: `${s.snapshotter} ${s.kind} snapshot ${s.key} (id ${s.id})` });
-        infos.set(id, { namespace: s.namespace, snapshotter: s.snapshotter, key: s.key, kind: s.kind, id: s.id, dir: s.dir, parent: s.parent, labels: s.labels, createdAt: s.createdAt });
+        refs.push({ id, ...(n.parent === null ? {} : { parent: n.parent }), snapshot: path.relative(root, n.dir), description: n.description });
+        infos.set(id, n.info);
         state.set(id, "ok");
         return true;
     };
-    const order = [...byId.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    for (const id of order) visit(id);
+    for (const id of [...byId.keys()].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0))) visit(id);
     return { refs, infos };
 }
 
-/** The containerd root a snapshot dir lies in: <root>/io.containerd.snapshotter.v1.<sn>/snapshots/<id>[/fs]. */
-function rootOf(s: ContainerdSnapshot): string {
-    const marker = `${path.sep}io.containerd.snapshotter.v1.${s.snapshotter}${path.sep}`;
-    return s.dir.slice(0, s.dir.lastIndexOf(marker));
+/** containerd snapshots as layer nodes; ids get a `<namespace>/` prefix when several namespaces are in. */
+function containerdNodes(snaps: readonly ContainerdSnapshot[]): LayerNode[] {
+    const multi = new Set(snaps.map((s) => s.namespace)).size > 1;
+    const idOf = (ns: string, key: string): string => (multi ? `${ns}/${key}` : key);
+    return snaps.map((s) => ({
+        id: idOf(s.namespace, s.key),
+        parent: s.parent === null ? null : idOf(s.namespace, s.parent),
+        dir: s.dir,
+        description: `${s.snapshotter} ${s.kind} snapshot ${s.key} (id ${s.id})`,
+        info: { namespace: s.namespace, snapshotter: s.snapshotter, key: s.key, kind: s.kind, id: s.id, dir: s.dir, parent: s.parent, labels: s.labels, createdAt: s.createdAt },
+    }));
 }
 
 function isInside(dir: string, p: string): boolean {
     const rel = path.relative(dir, p);
     return rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel));
+}
+
+async function openDockerEngine(dir: string, opts: OpenSourceOptions): Promise<RootEngine> {
+    const root = loadDockerRoot(dir);
+    if (opts.snapshotter !== undefined && opts.snapshotter !== root.driver) {
+        throw new EngineError("NotFound", `${root.root}: a Docker data-root has only its ${root.driver} layers (not ${opts.snapshotter})`, { path: root.root });
+    }
+    const problems = [...root.problems];
+    const nodes: LayerNode[] = [];
+    for (const l of root.layers.values()) {
+        nodes.push({
+            id: l.chainID,
+            parent: l.parent,
+            dir: l.dir,
+            description: `docker layer ${l.chainID} (overlay2 ${l.cacheID})`,
+            info: { namespace: null, snapshotter: root.driver, key: l.chainID, kind: "committed", id: l.cacheID, dir: l.dir, parent: l.parent, labels: {}, createdAt: null },
+        });
+    }
+    for (const r of root.records) {
+        if (!r.dir) continue;
+        nodes.push({
+            id: r.id,
+            parent: r.parent,
+            dir: r.dir,
+            description: r.description ?? `BuildKit record ${r.id}`,
+            info: {
+                namespace: null,
+                snapshotter: root.driver,
+                key: r.id,
+                kind: r.committed ? "committed" : "mutable",
+                id: r.graphID ?? r.id,
+                dir: r.dir,
+                parent: r.parent,
+                labels: {},
+                createdAt: r.createdAt,
+                buildkit: { description: r.description, recordType: r.recordType, chainID: r.chainID, diffID: r.diffID, blobChainID: r.blobChainID, equalMutable: r.equalMutable, size: r.size },
+            },
+        });
+    }
+    const { refs, infos } = layerRefs(root.root, nodes, problems);
+    // The overlay2 diff directories are upperdirs: the overlayfs views and differ apply.
+    const ws = buildWorkspace(root.root, path.join(root.root, "buildkit", "metadata_v2.db"), { snapshotter: "overlayfs", refs });
+    const stateDir = path.resolve(opts.stateDir ?? defaultRootStateDir(root.root, root.driver, null));
+    if (isInside(root.root, stateDir)) {
+        throw new EngineError("InvalidArgument", `--state ${stateDir} is inside the root ${root.root}; the engine never writes into a root`, { path: stateDir });
+    }
+    const base = new WorkspaceEngine(ws, stateDir, await openBlobChain(ws, stateDir, opts));
+    const summary: RootSummary = {
+        source: "docker",
+        root: root.root,
+        snapshotter: root.driver,
+        namespace: null,
+        snapshotters: [root.driver],
+        namespaces: [],
+        images: root.images.map((i) => ({ namespace: null, name: i.name, target: i.id, manifest: null, config: i.id, diffIDs: i.diffIDs, chainIDs: i.chainIDs, problem: i.problem })),
+        problems,
+    };
+    return new RootEngine(base, summary, infos, dockerVerifier(root));
+}
+
+function dockerVerifier(root: DockerRoot): ImageVerifier {
+    return (name, engine, signal) => {
+        const image = engine.findImage(root.images.map((i) => ({ ...i, namespace: null })), name);
+        if (image.problem) throw new EngineError("FailedPrecondition", `image ${image.name}: ${image.problem}`, { image: image.name });
+        const layers = {
+            name: image.name,
+            namespace: "",
+            manifest: "",
+            config: image.id,
+            diffIDs: image.diffIDs,
+            chainIDs: image.chainIDs,
+            blobs: image.chainIDs.map((c) => ({ digest: c, mediaType: "docker layer (tar-split)" })),
+        };
+        const original = (i: number, sig?: AbortSignal) => {
+            const l = root.layers.get(image.chainIDs[i]!);
+            return l ? summarizeTarSplit(l.tarSplit, l.dir, sig) : Promise.resolve(null);
+        };
+        return verifyImage(engine.workspace, layers, (c) => engine.committedRef(c, null), original, signal);
+    };
 }

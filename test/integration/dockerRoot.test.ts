@@ -1,0 +1,119 @@
+/**
+ * A real Docker 20.10 data-root with its built-in BuildKit, made by dockerd itself
+ * (test/fixtures/realstate/tools/make-docker-root.sh, as root), read in place: BuildKit's
+ * records as refs whose parent chains agree with the image configs Docker reports, `verify
+ * --image` reassembling Docker's original tars (tar-split) to their diffIDs and naming the
+ * writer, and not one byte of the root changed. Skips without root, dockerd, Debian's docker
+ * client or a static busybox.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { detectSource } from "../../src/engine";
+import { treeFingerprint } from "../helpers/treeFingerprint";
+
+const repo = join(__dirname, "..", "..", "..");
+const cli = join(repo, "dist", "cli.js");
+const tools = join(repo, "test", "fixtures", "realstate", "tools");
+
+function has(cmd: string): boolean {
+    return spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
+}
+const skip =
+    process.getuid?.() !== 0
+        ? "needs root (CI runs as root)"
+        : !has("dockerd") || !has("/usr/bin/docker") || !has("getfattr")
+          ? "needs dockerd and Debian's docker client (apt-get install docker.io attr)"
+          : spawnSync("sh", ["-c", "file -L /bin/busybox | grep -q statically"]).status !== 0
+            ? "needs a static busybox (apt-get install busybox-static)"
+            : null;
+
+let work = "";
+let root = "";
+let images: Array<{ name: string; id: string; layers: string[] }> = [];
+let fingerprint = "";
+
+function run(args: string[]): { code: number; stdout: string; stderr: string } {
+    const r = spawnSync(process.execPath, [cli, ...args, "--state", join(work, "state")], { encoding: "utf8" });
+    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("Docker data-root with BuildKit, read in place", { skip: skip || undefined }, () => {
+    let withLoaded = false;
+    before(() => {
+        work = mkdtempSync(join(tmpdir(), "layerscope-docker-"));
+        chmodSync(work, 0o755);
+        withLoaded = has("skopeo") && spawnSync("bash", [join(tools, "make-image.sh"), join(work, "img")]).status === 0;
+        const env = { ...process.env, ...(withLoaded ? { OUT_IMG: `${join(work, "img", "oci")}:app-2` } : {}) };
+        const r = spawnSync("bash", [join(tools, "make-docker-root.sh"), join(work, "out")], { encoding: "utf8", env });
+        assert.equal(r.status, 0, `make-docker-root.sh failed: ${r.stderr}`);
+        root = r.stdout.trim().split("\n").pop()!;
+        images = readFileSync(join(work, "out", "docker", "images.txt"), "utf8")
+            .trim()
+            .split("\n")
+            .map((l) => {
+                const [name, id, layers] = l.split(" ");
+                return { name: name!, id: id!, layers: layers!.split(",").filter(Boolean) };
+            });
+        fingerprint = treeFingerprint(root);
+    });
+    after(() => {
+        if (work) rmSync(work, { recursive: true, force: true });
+    });
+
+    it("lists BuildKit's records and Docker's images; record parents lead down the image's chain", () => {
+        assert.equal(detectSource(root), "docker");
+        const r = run(["refs", root, "--json"]);
+        assert.equal(r.code, 0, r.stderr);
+        const out = JSON.parse(r.stdout) as {
+            source: string;
+            images: Array<{ name: string; target: string; diffIDs: string[]; chainIDs: string[] }>;
+            refs: Array<{ id: string; layers: string[]; description: string | null; snapshot: { kind: string; buildkit?: { chainID: string | null; description: string | null } } }>;
+        };
+        assert.equal(out.source, "docker");
+        for (const img of images) {
+            const mine = out.images.find((i) => i.name === img.name)!;
+            assert.equal(mine.target, img.id);
+            assert.deepEqual(mine.diffIDs, img.layers);
+        }
+        const byId = new Map(out.refs.map((x) => [x.id, x]));
+        for (const name of ["test/bk:1", "test/bk:2"]) {
+            const img = out.images.find((i) => i.name === name)!;
+            const top = img.chainIDs.at(-1)!;
+            // A BuildKit record whose snapshot is the image's top layer: its cache.parent chain,
+            // mapped to chain IDs, is the image's chain.
+            const rec = out.refs.find((x) => x.snapshot.buildkit?.chainID === top);
+            assert.ok(rec, `a BuildKit record for ${name}`);
+            const chain = rec.layers.map((id) => byId.get(id)!.snapshot.buildkit?.chainID ?? id);
+            assert.deepEqual(chain, img.chainIDs);
+            assert.ok(rec.description, "records carry BuildKit's description");
+        }
+        assert.ok(out.refs.some((x) => /^mount \/ from exec /.test(x.description ?? "")));
+    });
+
+    it("verify --image: Docker's original tars reassemble to their diffIDs; the writer is named", () => {
+        const r = run(["verify", root, "--image", "test/bk:1", "--json"]);
+        const rep = JSON.parse(r.stdout) as { ok: boolean; layers: Array<{ ok: boolean; original: { writer: string; decompressesToDiffID: boolean } | null }> };
+        assert.equal(r.code, rep.ok ? 0 : 1);
+        assert.equal(rep.layers.length, images.find((i) => i.name === "test/bk:1")!.layers.length);
+        for (const l of rep.layers.filter((x) => !x.ok)) {
+            assert.equal(l.original!.decompressesToDiffID, true);
+            assert.match(l.original!.writer, /looks up user and group names/);
+        }
+        if (withLoaded) {
+            const app = JSON.parse(run(["verify", root, "--image", "test/app:2", "--json"]).stdout) as { layers: Array<{ ok: boolean; original: { writer: string; contentMatches: boolean } }> };
+            for (const l of app.layers) {
+                assert.equal(l.ok, false);
+                assert.match(l.original.writer, /GNU tar/);
+                assert.equal(l.original.contentMatches, true);
+            }
+        }
+    });
+
+    it("leaves every byte, mode, mtime and xattr of the data-root as it was", () => {
+        assert.equal(treeFingerprint(root), fingerprint);
+    });
+});
