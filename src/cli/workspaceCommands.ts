@@ -56,7 +56,7 @@ function compressionFrom(args: ParsedArgs, fallback: CompressionConfig["type"] |
 
 function printRefs(ctx: CommandContext, reports: readonly RefReport[]): void {
     for (const r of reports) {
-        const snap = (r as Partial<RootRefReport>).snapshot;
+        const snap = (r as Partial<RootRefReport>).snapshotInfo;
         const where = snap ? `  [${snap.kind} ${snap.snapshotter} snapshot ${snap.id}]` : "";
         ctx.print(`${r.id}  ${r.kind}${where}${r.layers.length ? `  layers: ${r.layers.join(" ")}` : ""}`);
         if (r.diffID) ctx.print(`  diffID       ${r.diffID}`);

@@ -28,6 +28,8 @@ export {
     type SnapshotInfo,
     type RootRefReport,
     type RootSummary,
+    type RootImageSummary,
+    type BuildkitRecordInfo,
     type ImageVerifyReport,
     type LayerCheck,
     type OriginalLayer,

@@ -72,12 +72,12 @@ describe("containerd root, read in place", { skip: skip || undefined }, () => {
         for (const sn of ["overlayfs", "native"]) {
             const r = run(["refs", root, "--snapshotter", sn, "--json"]);
             assert.equal(r.code, 0, r.stderr);
-            const out = JSON.parse(r.stdout) as { source: string; snapshotter: string; refs: Array<{ id: string; parents: { parent?: string }; snapshot: { kind: string; key: string } }> };
+            const out = JSON.parse(r.stdout) as { source: string; snapshotter: string; refs: Array<{ id: string; parents: { parent?: string }; snapshotInfo: { kind: string; key: string } }> };
             assert.equal(out.source, "containerd");
             assert.equal(out.snapshotter, sn);
             const expected = ctrSnapshots(sn);
             const kinds: Record<string, string> = { committed: "Committed", active: "Active", view: "View" };
-            const actual = new Map(out.refs.map((x) => [x.id, [x.parents.parent ?? "", kinds[x.snapshot.kind]!] as [string, string]]));
+            const actual = new Map(out.refs.map((x) => [x.id, [x.parents.parent ?? "", kinds[x.snapshotInfo.kind]!] as [string, string]]));
             assert.deepEqual(actual, expected);
         }
     });

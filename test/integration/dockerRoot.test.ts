@@ -71,7 +71,7 @@ describe("Docker data-root with BuildKit, read in place", { skip: skip || undefi
         const out = JSON.parse(r.stdout) as {
             source: string;
             images: Array<{ name: string; target: string; diffIDs: string[]; chainIDs: string[] }>;
-            refs: Array<{ id: string; layers: string[]; description: string | null; snapshot: { kind: string; buildkit?: { chainID: string | null; description: string | null } } }>;
+            refs: Array<{ id: string; layers: string[]; description: string | null; snapshotInfo: { kind: string; buildkit?: { chainID: string | null; description: string | null } } }>;
         };
         assert.equal(out.source, "docker");
         for (const img of images) {
@@ -85,9 +85,9 @@ describe("Docker data-root with BuildKit, read in place", { skip: skip || undefi
             const top = img.chainIDs.at(-1)!;
             // A BuildKit record whose snapshot is the image's top layer: its cache.parent chain,
             // mapped to chain IDs, is the image's chain.
-            const rec = out.refs.find((x) => x.snapshot.buildkit?.chainID === top);
+            const rec = out.refs.find((x) => x.snapshotInfo.buildkit?.chainID === top);
             assert.ok(rec, `a BuildKit record for ${name}`);
-            const chain = rec.layers.map((id) => byId.get(id)!.snapshot.buildkit?.chainID ?? id);
+            const chain = rec.layers.map((id) => byId.get(id)!.snapshotInfo.buildkit?.chainID ?? id);
             assert.deepEqual(chain, img.chainIDs);
             assert.ok(rec.description, "records carry BuildKit's description");
         }

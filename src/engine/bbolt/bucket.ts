@@ -11,7 +11,6 @@
 import type { BoltTx } from "./boltDB";
 import {
     BRANCH_ELEMENT_SIZE,
-    BRANCH_PAGE_FLAG,
     type BranchElement,
     BUCKET_HEADER_SIZE,
     BUCKET_LEAF_FLAG,
@@ -201,7 +200,6 @@ export class Bucket {
         const fail = (why: string) => this.tx.corrupt(pgid, `bucket ${this.describe()}: ${pgid === null ? "inline " : ""}leaf page ${why}`);
         const flags = buf.readUInt16LE(8);
         if (pgid === null && flags !== LEAF_PAGE_FLAG) throw fail(`has flags 0x${flags.toString(16)}, not a leaf`);
-        if (flags === BRANCH_PAGE_FLAG && pgid === null) throw fail("is a branch");
         const count = buf.readUInt16LE(10);
         if (PAGE_HEADER_SIZE + count * LEAF_ELEMENT_SIZE > buf.length) throw fail(`has ${count} elements, more than fit in it`);
         for (let i = 0; i < count; i++) {

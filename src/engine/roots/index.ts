@@ -1,14 +1,13 @@
 /** Snapshot roots read in place: containerd roots (Docker data-roots detected). See source.ts. */
+export { detectSource, openSourceEngine, type SourceKind, type OpenSourceOptions } from "./source";
 export {
-    detectSource,
-    openSourceEngine,
     defaultRootStateDir,
     RootEngine,
-    type SourceKind,
-    type OpenSourceOptions,
     type SnapshotInfo,
+    type BuildkitRecordInfo,
     type RootRefReport,
     type RootSummary,
-} from "./source";
+    type RootImageSummary,
+} from "./rootEngine";
 export type { ImageVerifyReport, LayerCheck, OriginalLayer } from "./imageVerify";
 export { loadContainerdRoot, type ContainerdRoot, type ContainerdSnapshot, type ContainerdImage } from "./containerd";

@@ -1,23 +1,20 @@
 /**
  * Snapshot sources the engine opens: a layerscope workspace (layerscope.json), a containerd
- * root, or a Docker data-root. A root becomes an in-memory Workspace of Layer/BaseLayer refs
- * over its snapshot directories (overlay upperdirs for overlayfs, full trees for native), so
- * computeBlobChain, report, verify and gc work on it unchanged; the engine's own state lives
- * outside the root (default ~/.cache/layerscope/roots/<hash of the root path>/...), since a
- * root is only ever read.
+ * root, or a Docker data-root. A root becomes a RootEngine (rootEngine.ts): Layer/BaseLayer refs
+ * over its snapshot directories (overlay upperdirs for overlayfs and overlay2, full trees for
+ * native), engine state outside the root (default ~/.cache/layerscope/roots/<hash of the root
+ * path>/...), since a root is only ever read.
  */
-import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { type OpenOptions, openBlobChain, type RefReport, WorkspaceEngine } from "../cache/workspaceEngine";
-import { openWorkspaceEngine } from "../cache/workspaceEngine";
+import { type OpenOptions, openBlobChain, openWorkspaceEngine, WorkspaceEngine } from "../cache/workspaceEngine";
 import { EngineError } from "../errors";
-import { buildWorkspace, type RefSpec, WORKSPACE_FILE } from "../refs";
+import { buildWorkspace, WORKSPACE_FILE } from "../refs";
 import { listDir } from "./access";
 import { CONTENT_BLOBS, type ContainerdRoot, type ContainerdSnapshot, loadContainerdRoot, looksLikeContainerdRoot, META_DB, type RootSnapshotter, SUPPORTED_SNAPSHOTTERS } from "./containerd";
 import { type DockerRoot, loadDockerRoot } from "./docker";
-import { type ImageVerifyReport, summarizeBlob, verifyImage } from "./imageVerify";
+import { summarizeBlob, verifyImage } from "./imageVerify";
+import { defaultRootStateDir, type ImageVerifier, isInside, type LayerNode, layerRefs, RootEngine, type RootSummary } from "./rootEngine";
 import { summarizeTarSplit } from "./tarSplit";
 
 export type SourceKind = "workspace" | "containerd" | "docker";
@@ -59,114 +56,6 @@ export async function openSourceEngine(dir: string, opts: OpenSourceOptions = {}
     }
 }
 
-export interface SnapshotInfo {
-    /** containerd namespace; null for a Docker data-root. */
-    readonly namespace: string | null;
-    /** overlayfs or native (containerd), overlay2 (Docker). */
-    readonly snapshotter: string;
-    /** containerd snapshot key; BuildKit record id or layer chain ID (Docker). */
-    readonly key: string;
-    /** containerd's snapshot kinds; BuildKit's mutable records; Docker image layers (committed). */
-    readonly kind: "committed" | "active" | "view" | "mutable";
-    /** The directory id: snapshotter id (containerd) or graph driver id (Docker). */
-    readonly id: number | string;
-    readonly dir: string;
-    readonly parent: string | null;
-    readonly labels: Record<string, string>;
-    readonly createdAt: string | null;
-    /** What BuildKit's cache metadata says about the record (Docker's built-in BuildKit). */
-    readonly buildkit?: BuildkitRecordInfo;
-}
-
-export interface BuildkitRecordInfo {
-    readonly description: string | null;
-    readonly recordType: string | null;
-    readonly chainID: string | null;
-    readonly diffID: string | null;
-    readonly blobChainID: string | null;
-    readonly equalMutable: string | null;
-    readonly size: number | null;
-}
-
-export type RootRefReport = RefReport & { readonly snapshot: SnapshotInfo | null };
-
-export interface RootImageSummary {
-    readonly namespace: string | null;
-    readonly name: string;
-    readonly target: string;
-    readonly manifest: string | null;
-    readonly config: string | null;
-    readonly diffIDs: string[];
-    readonly chainIDs: string[];
-    readonly problem: string | null;
-}
-
-export interface RootSummary {
-    readonly source: "containerd" | "docker";
-    readonly root: string;
-    readonly snapshotter: string;
-    readonly namespace: string | null;
-    readonly snapshotters: string[];
-    readonly namespaces: string[];
-    readonly images: RootImageSummary[];
-    readonly problems: string[];
-}
-
-export type ImageVerifier = (name: string, engine: RootEngine, signal?: AbortSignal) => Promise<ImageVerifyReport>;
-
-/** A snapshot root as a workspace: refs over its snapshot directories, plus what the root says about them. */
-export class RootEngine extends WorkspaceEngine {
-    constructor(
-        base: WorkspaceEngine,
-        readonly summary: RootSummary,
-        private readonly infos: ReadonlyMap<string, SnapshotInfo>,
-        private readonly verifier: ImageVerifier,
-    ) {
-        super(base.workspace, base.stateDir, base.chain);
-    }
-
-    get source(): "containerd" | "docker" {
-        return this.summary.source;
-    }
-
-    snapshotInfo(id: string): SnapshotInfo | null {
-        return this.infos.get(id) ?? null;
-    }
-
-    snapshotInfos(): ReadonlyMap<string, SnapshotInfo> {
-        return this.infos;
-    }
-
-    override async report(id: string): Promise<RootRefReport> {
-        return { ...(await super.report(id)), snapshot: this.snapshotInfo(id) };
-    }
-
-    /** Recomputes the image's layers from the snapshots and compares them with its diff_ids. */
-    verifyImage(name: string, signal?: AbortSignal): Promise<ImageVerifyReport> {
-        return this.verifier(name, this, signal);
-    }
-
-    /** The one image a user's name stands for (docker.io/ and library/ may be left out). */
-    findImage<T extends { name: string; namespace: string | null }>(images: readonly T[], name: string): T {
-        const matches = images.filter((i) => i.name === name || i.name === `docker.io/${name}` || i.name === `docker.io/library/${name}`);
-        if (matches.length === 0) {
-            throw new EngineError("NotFound", `${this.summary.root}: no image ${JSON.stringify(name)} (images: ${images.map((i) => i.name).join(", ") || "none"})`, { path: this.summary.root, image: name });
-        }
-        if (matches.length > 1) {
-            throw new EngineError("InvalidArgument", `image ${name} is in several namespaces (${matches.map((m) => m.namespace).join(", ")}); pass --namespace`, { image: name });
-        }
-        return matches[0]!;
-    }
-
-    /** The committed ref whose key is `chainID` (in `namespace`), or null. */
-    committedRef(chainID: string, namespace: string | null) {
-        for (const [id, info] of this.infos) {
-            if (info.namespace === namespace && info.key === chainID && info.kind === "committed") return this.workspace.get(id);
-        }
-        return null;
-    }
-}
-
 function containerdVerifier(root: ContainerdRoot): ImageVerifier {
     return (name, engine, signal) => {
         const images = root.images.filter((i) => engine.summary.namespace === null || i.namespace === engine.summary.namespace);
@@ -177,12 +66,6 @@ function containerdVerifier(root: ContainerdRoot): ImageVerifier {
         const layers = { name: image.name, namespace: image.namespace, manifest: r.manifest, config: r.config, diffIDs: r.diffIDs, chainIDs: r.chainIDs, blobs: r.layers };
         return verifyImage(engine.workspace, layers, (c) => engine.committedRef(c, image.namespace), (i, sig) => summarizeBlob(blobs, r.layers[i]!, sig), signal);
     };
-}
-
-export function defaultRootStateDir(root: string, snapshotter: string, namespace: string | null): string {
-    const cache = process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache");
-    const hash = createHash("sha256").update(root).digest("hex").slice(0, 16);
-    return path.join(cache, "layerscope", "roots", hash, namespace ? `${snapshotter}-${namespace}` : snapshotter);
 }
 
 async function openContainerdEngine(dir: string, opts: OpenSourceOptions): Promise<RootEngine> {
@@ -241,45 +124,6 @@ function pickSnapshotter(root: ContainerdRoot, wanted: string | undefined): Root
     return "overlayfs";
 }
 
-interface LayerNode {
-    readonly id: string;
-    readonly parent: string | null;
-    readonly dir: string;
-    readonly description: string;
-    readonly info: SnapshotInfo;
-}
-
-/** Layer refs, parents first; a node whose parent is missing is skipped with its children. */
-function layerRefs(root: string, nodes: readonly LayerNode[], problems: string[]): { refs: RefSpec[]; infos: Map<string, SnapshotInfo> } {
-    const byId = new Map(nodes.map((n) => [n.id, n]));
-    const refs: RefSpec[] = [];
-    const infos = new Map<string, SnapshotInfo>();
-    const state = new Map<string, "visiting" | "ok" | "skipped">();
-    const visit = (id: string): boolean => {
-        const st = state.get(id);
-        if (st === "ok") return true;
-        if (st === "skipped") return false;
-        if (st === "visiting") {
-            problems.push(`snapshot ${id}: its parents form a cycle; skipped`);
-            state.set(id, "skipped");
-            return false;
-        }
-        const n = byId.get(id)!;
-        state.set(id, "visiting");
-        if (n.parent !== null && (!byId.has(n.parent) || !visit(n.parent))) {
-            problems.push(`snapshot ${id}: parent ${n.parent} is not readable here; skipped`);
-            state.set(id, "skipped");
-            return false;
-        }
-        refs.push({ id, ...(n.parent === null ? {} : { parent: n.parent }), snapshot: path.relative(root, n.dir), description: n.description });
-        infos.set(id, n.info);
-        state.set(id, "ok");
-        return true;
-    };
-    for (const id of [...byId.keys()].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0))) visit(id);
-    return { refs, infos };
-}
-
 /** containerd snapshots as layer nodes; ids get a `<namespace>/` prefix when several namespaces are in. */
 function containerdNodes(snaps: readonly ContainerdSnapshot[]): LayerNode[] {
     const multi = new Set(snaps.map((s) => s.namespace)).size > 1;
@@ -293,10 +137,6 @@ function containerdNodes(snaps: readonly ContainerdSnapshot[]): LayerNode[] {
     }));
 }
 
-function isInside(dir: string, p: string): boolean {
-    const rel = path.relative(dir, p);
-    return rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel));
-}
 
 async function openDockerEngine(dir: string, opts: OpenSourceOptions): Promise<RootEngine> {
     const root = loadDockerRoot(dir);
