@@ -8,7 +8,8 @@ import { assertNever, EngineError } from "../errors";
 import { EStargzEncoder, goMembers, zlibMembers } from "./estargz/estargzEncoder";
 import { GoGzipEncoder } from "./goflate/goGzipEncoder";
 import { GzipEncoder } from "./gzipEncoder";
-import { goGzipLevel, toZstdEncoderLevel, ZSTD_NATIVE_LEVEL } from "./levels";
+import { goGzipLevel, GzipNoCompression, toZstdEncoderLevel, ZSTD_NATIVE_LEVEL } from "./levels";
+import { ParallelGzipEncoder } from "./parallelGzipEncoder";
 import { UncompressedEncoder } from "./streamEncoder";
 import type { BlobEncoder, CompressionConfig, EncoderOptions } from "./types";
 import { ZstdEncoder } from "./zstdEncoder";
@@ -22,10 +23,16 @@ export function createEncoder(config: CompressionConfig, out: ByteSink, options:
     switch (config.type) {
         case "uncompressed":
             return new UncompressedEncoder(out, digest);
-        case "gzip":
-            return config.gzipImpl === "fast"
-                ? new GzipEncoder(out, goGzipLevel(config.level), digest)
-                : new GoGzipEncoder(out, goGzipLevel(config.level), digest);
+        case "gzip": {
+            const level = goGzipLevel(config.level);
+            if (config.gzipImpl !== "fast") {
+                return new GoGzipEncoder(out, level, digest);
+            }
+            // Level 0 keeps Go's exact stored blocks; there is nothing to parallelise.
+            return level === GzipNoCompression
+                ? new GzipEncoder(out, level, digest)
+                : new ParallelGzipEncoder(out, level, digest);
+        }
         case "zstd":
             return new ZstdEncoder(out, ZSTD_NATIVE_LEVEL[toZstdEncoderLevel(config.level)], digest);
         case "estargz": {

@@ -8,10 +8,13 @@
  * DecompressStream, `zstd -d`) reads as the same bytes. Each frame gets a content size and an
  * XXH64 checksum (the binding writes neither; klauspost always writes the checksum).
  *
- * Two input buffers alternate: while one frame compresses on libuv's thread pool (and its checksum
- * is computed here), the next fills. Compressed bytes differ from klauspost's (spec §7.5).
+ * Frames are independent, so up to one per core (plus one) compress at once on libuv's thread
+ * pool while the next fills; they are written in input order, so the blob depends only on the
+ * input and the level, never on timing or core count. The checksum of each frame is computed
+ * here while its compression runs. Compressed bytes differ from klauspost's (spec §7.5).
  */
 import { compress } from "@mongodb-js/zstd";
+import { availableParallelism } from "node:os";
 import type { ByteSink } from "../archive/tarStream";
 import { EngineError } from "../errors";
 import { StreamEncoder } from "./streamEncoder";
@@ -22,26 +25,33 @@ import { withSizeAndChecksum } from "./zstdFrame";
 export const FRAME_INPUT = 4 * 1024 * 1024;
 
 export class ZstdEncoder extends StreamEncoder {
-    private readonly buffers: Buffer[] = [];
-    private current: Buffer;
+    /** Input buffers whose frame is done, for reuse (garbage 4 MiB buffers would pile up). */
+    private readonly free: Buffer[] = [];
+    private current: Buffer = Buffer.allocUnsafe(FRAME_INPUT);
     private used = 0;
     private frames = 0;
-    /** The frame being compressed and written, if any. */
-    private inFlight: Promise<void> | undefined;
+    /** Frames being compressed, oldest first; each resolves to its bytes in order. */
+    private readonly inFlight: Array<Promise<Buffer[]>> = [];
+    private readonly maxInFlight: number;
 
-    constructor(private readonly out: ByteSink, private readonly level: number, computeDigest: boolean) {
+    constructor(
+        private readonly out: ByteSink,
+        private readonly level: number,
+        computeDigest: boolean,
+        parallel = availableParallelism(),
+    ) {
         super(computeDigest);
-        this.current = this.buffer(0);
+        this.maxInFlight = Math.max(1, parallel) + 1;
     }
 
     protected async consume(chunk: Buffer): Promise<void> {
         let off = 0;
         while (off < chunk.length) {
-            const n = Math.min(chunk.length - off, this.current.length - this.used);
+            const n = Math.min(chunk.length - off, FRAME_INPUT - this.used);
             chunk.copy(this.current, this.used, off, off + n);
             this.used += n;
             off += n;
-            if (this.used === this.current.length) {
+            if (this.used === FRAME_INPUT) {
                 await this.startFrame();
             }
         }
@@ -52,28 +62,45 @@ export class ZstdEncoder extends StreamEncoder {
         if (this.used > 0 || this.frames === 0) {
             await this.startFrame();
         }
-        await this.inFlight;
-        this.buffers.length = 0;
+        while (this.inFlight.length > 0) {
+            await this.writeOldest();
+        }
     }
 
-    /** Hands the filled buffer to a frame job (after the previous one) and switches buffers. */
+    protected override release(): void {
+        for (const p of this.inFlight) {
+            p.catch(() => undefined);
+        }
+        this.inFlight.length = 0;
+    }
+
+    /** Hands the filled buffer to a frame job and starts a fresh one. */
     private async startFrame(): Promise<void> {
-        await this.inFlight;
-        const input = this.current.subarray(0, this.used);
-        const index = this.frames++;
-        this.inFlight = this.writeFrame(input);
-        this.inFlight.catch((err: unknown) => this.queue.fail(err));
-        this.current = this.buffer((index + 1) % 2);
+        while (this.inFlight.length >= this.maxInFlight) {
+            await this.writeOldest();
+        }
+        const buffer = this.current;
+        const job = this.compressFrame(buffer.subarray(0, this.used));
+        // NOTE: the job owns the buffer until it settles; only then is it reused.
+        job.then(() => this.free.push(buffer), () => undefined);
+        this.inFlight.push(job);
+        this.frames++;
+        this.current = this.free.pop() ?? Buffer.allocUnsafe(FRAME_INPUT);
         this.used = 0;
     }
 
-    private async writeFrame(input: Buffer): Promise<void> {
-        let frame: Buffer;
+    private async writeOldest(): Promise<void> {
+        for (const part of await this.inFlight.shift()!) {
+            await this.out.write(part);
+        }
+    }
+
+    /** One frame's bytes: header with content size, the body, the XXH64 checksum. */
+    private async compressFrame(input: Buffer): Promise<Buffer[]> {
         const compressed = compress(input, this.level);
         compressed.catch(() => undefined);
-        // NOTE: `input` stays untouched until this job ends: the next startFrame awaits it
-        // before reusing the buffer.
         const sum = xxh64(input)[1];
+        let frame: Buffer;
         try {
             frame = await compressed;
         } catch (err) {
@@ -82,13 +109,6 @@ export class ZstdEncoder extends StreamEncoder {
         const { header, bodyOffset } = withSizeAndChecksum(frame, input.length);
         const checksum = Buffer.alloc(4);
         checksum.writeUInt32LE(sum, 0); // the low 32 bits of XXH64, little-endian
-        await this.out.write(header);
-        await this.out.write(frame.subarray(bodyOffset));
-        await this.out.write(checksum);
-    }
-
-    private buffer(i: number): Buffer {
-        this.buffers[i] ??= Buffer.allocUnsafe(FRAME_INPUT);
-        return this.buffers[i]!;
+        return [header, frame.subarray(bodyOffset), checksum];
     }
 }
