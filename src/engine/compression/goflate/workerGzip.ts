@@ -1,0 +1,247 @@
+/**
+ * A Go-exact gzip member compressed on a worker thread (goflateWorker.ts), with the shape of
+ * GoGzipMemberWriter: the deflate (~30 MB/s of JavaScript) leaves the main thread, which keeps
+ * reading and hashing meanwhile, never blocks its event loop for a whole chunk's deflate, and
+ * several layers of a chain compress on several cores at once.
+ *
+ * The worker sees the same sequence of writes, so the bytes are the ones GoGzipWriter writes on
+ * the main thread. Up to IN_FLIGHT input bytes are queued ahead of the worker; the compressed
+ * bytes reach `out` in order, and a write's promise settles once its chunk has been copied
+ * (the caller may reuse it) and the queue is below the limit.
+ *
+ * When the worker's script is missing (an unusual bundle), `openGoGzipMember` falls back to the
+ * main-thread writer: same bytes, only slower.
+ */
+import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import * as path from "node:path";
+import { Worker } from "node:worker_threads";
+import type { ByteSink } from "../../archive/tarStream";
+import { EngineError } from "../../errors";
+import type { WorkerReply, WorkerRequest } from "./goflateWorker";
+import { GoGzipMemberWriter } from "./goGzipMember";
+import { isValidGoLevel } from "./deflate";
+
+/** Input bytes queued ahead of the worker (bounded memory: a few chunks of the tar stream). */
+const IN_FLIGHT = 4 << 20;
+
+const WORKER_FILE = path.join(__dirname, "goflateWorker.js");
+let workerAvailable: boolean | undefined;
+const idle: Worker[] = [];
+
+function acquire(): Worker {
+    const w = idle.pop() ?? new Worker(WORKER_FILE);
+    w.ref();
+    return w;
+}
+
+function releaseWorker(w: Worker): void {
+    w.removeAllListeners("message");
+    w.removeAllListeners("error");
+    w.removeAllListeners("exit");
+    if (idle.length <= availableParallelism()) {
+        w.unref();
+        idle.push(w);
+    } else {
+        void w.terminate();
+    }
+}
+
+export interface GzipMember {
+    write(chunk: Buffer): Promise<void>;
+    close(): Promise<void>;
+    abort(): void;
+}
+
+/**
+ * Opens a Go-exact gzip member on a worker when the worker script is there, else on this
+ * thread. Writes the header to `out` first; `out` must not be written meanwhile.
+ */
+export async function openGoGzipMember(out: ByteSink, goLevel: number): Promise<GzipMember> {
+    workerAvailable ??= existsSync(WORKER_FILE);
+    if (!workerAvailable || !isValidGoLevel(goLevel)) {
+        return GoGzipMemberWriter.open(out, goLevel); // also reports an invalid level
+    }
+    const m = new WorkerGzipMember(out, goLevel);
+    await m.started;
+    return m;
+}
+
+interface Waiter {
+    readonly bytes: number;
+    resolve(): void;
+    reject(err: Error): void;
+}
+
+class WorkerGzipMember implements GzipMember {
+    private worker: Worker | undefined;
+    private nextId = 0;
+    /** Requests sent and not yet answered, by id. */
+    private readonly waiting = new Map<number, Waiter>();
+    private queuedBytes = 0;
+    private readonly outstanding: Array<Promise<void>> = [];
+    /** Compressed output goes to `out` through this chain, in reply order. */
+    private written: Promise<void> = Promise.resolve();
+    private error: Error | undefined;
+    readonly started: Promise<void>;
+
+    constructor(private readonly out: ByteSink, level: number) {
+        const w = acquire();
+        this.worker = w;
+        w.on("message", (m: WorkerReply) => this.onReply(m));
+        w.on("error", (err) => this.fail(new EngineError("Internal", `gzip worker failed: ${err.message}`, {}, { cause: err })));
+        w.on("exit", (code) => this.fail(new EngineError("Internal", `gzip worker exited (code ${code})`)));
+        // The header is the first thing GoGzipWriter writes; it comes back with the first reply.
+        this.post({ t: "start", level });
+        this.started = Promise.resolve();
+    }
+
+    async write(chunk: Buffer): Promise<void> {
+        if (chunk.length === 0) {
+            return;
+        }
+        this.check();
+        // NOTE: a copy of its own, transferred: the caller reuses `chunk` once we resolve.
+        const buf = new Uint8Array(chunk);
+        this.queuedBytes += buf.length;
+        const done = this.request({ t: "data", id: this.nextId, buf }, buf.length, [buf.buffer as ArrayBuffer]);
+        done.catch(() => undefined);
+        this.outstanding.push(done);
+        while (this.queuedBytes > IN_FLIGHT && this.error === undefined) {
+            await this.oldest();
+        }
+        this.check();
+    }
+
+    async close(): Promise<void> {
+        this.check();
+        await this.request({ t: "close", id: this.nextId }, 0, []);
+        await this.written;
+        this.check();
+        const w = this.worker;
+        this.worker = undefined;
+        if (w) releaseWorker(w);
+    }
+
+    abort(): void {
+        this.fail(new EngineError("Canceled", "gzip member aborted"));
+    }
+
+    private post(m: WorkerRequest, transfer: ArrayBuffer[] = []): void {
+        this.worker!.postMessage(m, transfer);
+    }
+
+    private request(m: WorkerRequest & { id: number }, bytes: number, transfer: ArrayBuffer[]): Promise<void> {
+        this.nextId++;
+        const p = new Promise<void>((resolve, reject) => {
+            this.waiting.set(m.id, { bytes, resolve, reject });
+        });
+        this.post(m, transfer);
+        return p;
+    }
+
+    /** Waits for the oldest outstanding data request. */
+    private async oldest(): Promise<void> {
+        await this.outstanding.shift();
+    }
+
+    private onReply(m: WorkerReply): void {
+        if (m.t === "error") {
+            this.fail(new EngineError("Internal", `gzip worker: ${m.message}`));
+            return;
+        }
+        const w = this.waiting.get(m.id);
+        if (!w) return;
+        this.waiting.delete(m.id);
+        const out = Buffer.from(m.out.buffer, m.out.byteOffset, m.out.byteLength);
+        this.written = this.written.then(async () => {
+            if (out.length > 0 && this.error === undefined) {
+                await this.out.write(out);
+            }
+        });
+        this.written.then(
+            () => {
+                this.queuedBytes -= w.bytes;
+                w.resolve();
+            },
+            (err: unknown) => this.fail(err instanceof Error ? err : new Error(String(err))),
+        );
+    }
+
+    private fail(err: Error): void {
+        if (this.error !== undefined) return;
+        this.error = err;
+        for (const w of this.waiting.values()) w.reject(err);
+        this.waiting.clear();
+        const w = this.worker;
+        this.worker = undefined;
+        if (w) {
+            w.removeAllListeners();
+            void w.terminate();
+        }
+    }
+
+    private check(): void {
+        if (this.error !== undefined) throw this.error;
+    }
+}
+
+/** Members smaller than this are deflated on this thread: a worker round trip costs more. */
+const SMALL_MEMBER = 64 * 1024;
+
+/**
+ * A Go-exact member for eStargz, which writes one per file chunk: its writes are kept until it
+ * closes or passes SMALL_MEMBER bytes; a small member is then deflated here in one go, a larger
+ * one moves to a worker. Either way the deflater sees the same writes, so the bytes are the same.
+ * The header reaches `out` with the first compressed bytes, not at open.
+ */
+export async function openSmallFirstGoGzipMember(out: ByteSink, goLevel: number): Promise<GzipMember> {
+    if (!isValidGoLevel(goLevel)) {
+        return GoGzipMemberWriter.open(out, goLevel); // reports the invalid level
+    }
+    return new SmallFirstMember(out, goLevel);
+}
+
+class SmallFirstMember implements GzipMember {
+    private kept: Buffer[] = [];
+    private keptBytes = 0;
+    private member: GzipMember | undefined;
+
+    constructor(private readonly out: ByteSink, private readonly level: number) {}
+
+    async write(chunk: Buffer): Promise<void> {
+        if (chunk.length === 0) {
+            return;
+        }
+        if (this.member !== undefined) {
+            return this.member.write(chunk);
+        }
+        this.kept.push(Buffer.from(chunk)); // the caller reuses `chunk` once we resolve
+        this.keptBytes += chunk.length;
+        if (this.keptBytes >= SMALL_MEMBER) {
+            this.member = await openGoGzipMember(this.out, this.level);
+            await this.replay();
+        }
+    }
+
+    async close(): Promise<void> {
+        if (this.member === undefined) {
+            this.member = await GoGzipMemberWriter.open(this.out, this.level);
+            await this.replay();
+        }
+        await this.member.close();
+    }
+
+    abort(): void {
+        this.member?.abort();
+        this.kept = [];
+    }
+
+    private async replay(): Promise<void> {
+        const kept = this.kept;
+        this.kept = [];
+        for (const c of kept) {
+            await this.member!.write(c);
+        }
+    }
+}
