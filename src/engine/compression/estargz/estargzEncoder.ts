@@ -6,25 +6,27 @@
  * member starts exactly where each regular-file data chunk (<= ChunkSize, 4 MiB) starts; headers,
  * padding and the end-of-archive blocks stay in whichever member is open. `Close` ends the open
  * member and appends the TOC member (a tar of `stargz.index.json`) and the 51-byte footer.
+ *
+ * Members are independent gzip streams, so they compress side by side (memberPipeline.ts; the
+ * Go-exact ones on goflate worker threads) and are written in order: the blob is the serial one.
+ * A TOC entry's offset is known once the members before it are written, so TOC entries wait in
+ * order until then.
  */
 import { createHash, type Hash } from "node:crypto";
+import { availableParallelism } from "node:os";
 import type { ByteSink } from "../../archive/tarStream";
 import { HashSink } from "../../digest/hashSink";
-import { GoGzipMemberWriter } from "../goflate/goGzipMember";
+import { openSmallFirstGoGzipMember } from "../goflate/workerGzip";
 import { GzipMemberWriter } from "../gzipMember";
 
 /** A gzip member writer: Go-exact (the default, BuildKit's bytes) or zlib (fast). */
-interface MemberWriter {
-    write(chunk: Buffer): Promise<void>;
-    close(): Promise<unknown>;
-    abort(reason?: unknown): void;
-}
-export type MemberOpener = (out: ByteSink, goLevel: number) => Promise<MemberWriter>;
-export const goMembers: MemberOpener = (out, level) => GoGzipMemberWriter.open(out, level);
+export type MemberOpener = MemberFactory;
+export const goMembers: MemberOpener = (out, level) => openSmallFirstGoGzipMember(out, level);
 export const zlibMembers: MemberOpener = (out, level) => GzipMemberWriter.open(out, level);
 import { abortedError, CountingSink, finishedError, SerialQueue } from "../serialSink";
 import type { BlobEncoder, EncodeResult } from "../types";
 import { footerBytes } from "./footer";
+import { type MemberFactory, MemberPipeline, type MemberWriter } from "./memberPipeline";
 import { tocEntryFor } from "./entryToToc";
 import type { ScannedEntry } from "./tarEntry";
 import { type TarScanHandler, TarScanner } from "./tarScanner";
@@ -57,17 +59,23 @@ export class EStargzEncoder implements BlobEncoder, TarScanHandler {
     private readonly toc = new TocBuilder();
     /** D': everything decompressed, the TOC tar included. */
     private readonly diff = new HashSink();
+    private readonly members: MemberPipeline;
     private member: MemberWriter | undefined;
+    /** TOC entries in order, held while an earlier one still waits for its offset. */
+    private readonly tocWaiting: TocEntry[] = [];
+    private readonly unplaced = new Set<TocEntry>();
     private file: OpenFile | undefined;
     private finished = false;
 
     constructor(
         out: ByteSink,
-        private readonly goLevel: number,
+        goLevel: number,
         private readonly chunkSize = DEFAULT_CHUNK_SIZE,
-        private readonly openMember: MemberOpener = goMembers,
+        openMember: MemberOpener = goMembers,
     ) {
         this.out = new CountingSink(out);
+        // One member per core at a time (goflate workers), plus the one being filled.
+        this.members = new MemberPipeline(this.out, openMember, goLevel, availableParallelism() + 1);
     }
 
     write(chunk: Buffer): Promise<void> {
@@ -85,12 +93,15 @@ export class EStargzEncoder implements BlobEncoder, TarScanHandler {
         let tocDigest = "";
         await this.queue.run(async () => {
             this.scanner.end();
-            if (this.out.bytes === 0) {
+            if (this.members.opened === 0) {
                 // appendTar's final io.Copy ends in a Write of nothing, which still opens a
                 // member when none is open: an empty input tar gives one empty member first.
-                this.member = await this.openMember(this.out, this.goLevel);
+                this.member = await this.members.open();
             }
             await this.closeMember();
+            // Every member in the blob: every offset known, the whole TOC released.
+            await this.members.drain();
+            this.flushToc();
             tocDigest = await this.writeTocAndFooter(this.out.bytes);
         });
         await this.queue.drain();
@@ -110,6 +121,7 @@ export class EStargzEncoder implements BlobEncoder, TarScanHandler {
     abort(reason?: unknown): void {
         this.queue.fail(abortedError(reason));
         this.member?.abort();
+        this.members.abort(abortedError(reason));
     }
 
     // --- TarScanHandler -------------------------------------------------------------------
@@ -121,13 +133,13 @@ export class EStargzEncoder implements BlobEncoder, TarScanHandler {
     entry(e: ScannedEntry): void {
         const ent = tocEntryFor(e, this.toc);
         if (ent.type !== "reg") {
-            this.toc.add(ent);
+            this.addToc(ent);
             return;
         }
         const payload = createHash("sha256");
         if (e.size === 0) {
             // A 0-byte file gets a digest but no offset and no chunk digest.
-            this.toc.add({ ...ent, digest: `sha256:${payload.digest("hex")}` });
+            this.addToc({ ...ent, digest: `sha256:${payload.digest("hex")}` });
             return;
         }
         this.file = { name: e.name, size: e.size, entries: [ent], payload, written: 0, chunkLeft: 0, chunk: undefined };
@@ -155,9 +167,24 @@ export class EStargzEncoder implements BlobEncoder, TarScanHandler {
         if (f.written === f.size) {
             f.entries[0]!.digest = `sha256:${f.payload.digest("hex")}`;
             for (const ent of f.entries) {
-                this.toc.add(ent);
+                this.addToc(ent);
             }
             this.file = undefined;
+        }
+    }
+
+    private addToc(e: TocEntry): void {
+        this.tocWaiting.push(e);
+        this.flushToc();
+    }
+
+    private flushToc(): void {
+        let i = 0;
+        while (i < this.tocWaiting.length && !this.unplaced.has(this.tocWaiting[i]!)) {
+            this.toc.add(this.tocWaiting[i++]!);
+        }
+        if (i > 0) {
+            this.tocWaiting.splice(0, i);
         }
     }
 
@@ -171,7 +198,14 @@ export class EStargzEncoder implements BlobEncoder, TarScanHandler {
         // NOTE: ChunkSize is recorded whenever a full ChunkSize fits, so a file of exactly
         // n * ChunkSize bytes has it on its last chunk too; only a shorter tail has none.
         const ent: TocEntry = f.written === 0 ? f.entries[0]! : { name: f.name, type: "chunk" };
-        ent.offset = this.out.bytes;
+        // The offset is known once every earlier member is in the blob; until then this entry
+        // (and every TOC entry after it) waits.
+        this.unplaced.add(ent);
+        const placed = (offset: number): void => {
+            ent.offset = offset;
+            this.unplaced.delete(ent);
+            this.flushToc();
+        };
         ent.chunkOffset = f.written;
         if (remain >= this.chunkSize) {
             ent.chunkSize = this.chunkSize;
@@ -181,12 +215,12 @@ export class EStargzEncoder implements BlobEncoder, TarScanHandler {
         }
         f.chunkLeft = size;
         f.chunk = createHash("sha256");
-        this.member = await this.openMember(this.out, this.goLevel);
+        this.member = await this.members.open(placed);
     }
 
     private async emit(bytes: Buffer): Promise<void> {
         this.diff.write(bytes);
-        this.member ??= await this.openMember(this.out, this.goLevel);
+        this.member ??= await this.members.open();
         await this.member.write(bytes);
     }
 
@@ -199,7 +233,7 @@ export class EStargzEncoder implements BlobEncoder, TarScanHandler {
     /** GzipCompressor.WriteTOCAndFooter: the TOC tar in its own member, then the footer. */
     private async writeTocAndFooter(tocOffset: number): Promise<string> {
         const json = this.toc.finish();
-        const member = await this.openMember(this.out, this.goLevel);
+        const member = await this.members.open();
         this.member = member;
         const parts = [tocTarHeader(json.length), ...json.pieces, tocTarTrailer(json.length)];
         for (const p of parts) {
@@ -208,6 +242,7 @@ export class EStargzEncoder implements BlobEncoder, TarScanHandler {
         }
         this.member = undefined;
         await member.close();
+        await this.members.drain();
         await this.out.write(footerBytes(tocOffset));
         return json.digest;
     }
