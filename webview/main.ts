@@ -107,7 +107,7 @@ function render(): void {
         message.textContent = state.order.length === 0 ? "This source declares no refs." : "";
     }
     if (state.status === "ready") renderGraph();
-    const busy = (ref: string) => state.busy.get(ref) ?? (isBusy(state, ref) ? { operation: "request", phase: "sent", detail: "" } : undefined);
+    const busy = (ref: string) => state.busy.get(ref) ?? (isBusy(state, ref) ? { operation: "request", phase: "sent", detail: "", root: true } : undefined);
     view.decorate(state.selected, new Set(state.matches), busy, state.search.trim() !== "");
     if (state.details !== renderedDetails || state.selected !== renderedSelected) {
         renderedDetails = state.details;

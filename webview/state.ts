@@ -10,6 +10,8 @@ export interface Busy {
     readonly operation: string;
     readonly phase: string;
     readonly detail: string;
+    /** The ref the operation was started on (it stays busy until the operation's "end"). */
+    readonly root: boolean;
 }
 
 export interface Pending {
@@ -34,6 +36,8 @@ export interface GraphState {
     /** Refs matching the search, in graph order ("" search: none). */
     readonly matches: readonly string[];
     readonly busy: ReadonlyMap<string, Busy>;
+    /** Operations started and not yet ended, per kind (their layers' busy marks go at the last end). */
+    readonly running: ReadonlyMap<string, number>;
     /** The last operation message per ref ("" when none), e.g. an error. */
     readonly notes: ReadonlyMap<string, string>;
     readonly pending: ReadonlyMap<number, Pending>;
@@ -78,6 +82,7 @@ export function initialState(): GraphState {
         search: "",
         matches: [],
         busy: new Map(),
+        running: new Map(),
         notes: new Map(),
         pending: new Map(),
         nextRequest: 1,
@@ -170,17 +175,45 @@ function withNodes(s: GraphState, changed: readonly RefNodeView[]): GraphState {
     return { ...s, nodes, order, topology, matches: searchAll(order, nodes, s.search) };
 }
 
+/**
+ * An operation reports "start" and "end" on the ref it was asked for, and "diff", "convert",
+ * "done" or "reused" on each layer of that ref's chain as it goes: a layer is busy from its
+ * first phase to its "done" (or "reused"), the ref itself until "end". Layers left busy by a
+ * failed or canceled operation are cleared when the last operation of that kind ends.
+ */
 function withProgress(s: GraphState, p: ProgressView): GraphState {
     const busy = new Map(s.busy);
     const notes = new Map(s.notes);
-    if (p.phase === "end") {
-        busy.delete(p.ref);
-        const secs = (p.elapsedMs / 1000).toFixed(1);
-        notes.set(p.ref, p.error ? `${p.operation} failed: ${p.error}` : `${p.operation} done in ${secs} s`);
-    } else {
-        busy.set(p.ref, { operation: p.operation, phase: p.phase, detail: p.detail });
+    const running = new Map(s.running);
+    const known = busy.get(p.ref);
+    switch (p.phase) {
+        case "start":
+            running.set(p.operation, (running.get(p.operation) ?? 0) + 1);
+            busy.set(p.ref, { operation: p.operation, phase: p.phase, detail: p.detail, root: true });
+            notes.delete(p.ref);
+            break;
+        case "diff":
+        case "convert":
+            busy.set(p.ref, { operation: p.operation, phase: p.phase, detail: p.detail, root: known?.root ?? false });
+            break;
+        case "done":
+        case "reused":
+            if (known?.root) busy.set(p.ref, { ...known, phase: p.phase, detail: p.detail });
+            else busy.delete(p.ref);
+            break;
+        case "end": {
+            busy.delete(p.ref);
+            const left = Math.max(0, (running.get(p.operation) ?? 1) - 1);
+            if (left === 0) {
+                running.delete(p.operation);
+                for (const [ref, b] of busy) if (b.operation === p.operation) busy.delete(ref);
+            } else running.set(p.operation, left);
+            const secs = (p.elapsedMs / 1000).toFixed(1);
+            notes.set(p.ref, p.error ? `${p.operation} failed: ${p.error}` : `${p.operation} done in ${secs} s`);
+            break;
+        }
     }
-    return { ...s, busy, notes };
+    return { ...s, busy, notes, running };
 }
 
 export function reduce(s: GraphState, a: Action): GraphState {

@@ -84,6 +84,27 @@ describe("webview state", () => {
         assert.equal(s.notes.get("app"), "compute failed: Canceled");
     });
 
+    it("marks each layer busy from its first phase to its done, the asked-for ref until the end", () => {
+        const ev = (ref: string, phase: "start" | "diff" | "convert" | "done" | "reused" | "end", operation: "compute" | "convert" = "compute", error = "") =>
+            ({ type: "progress" as const, source: "/ws", progress: { ref, operation, phase, detail: phase === "done" ? hex("f") : "", error, elapsedMs: 10 } });
+        let s = run({ type: "graph", graph }, ev("config", "start"), ev("base", "diff"), ev("base", "done"), ev("app", "diff"));
+        assert.deepEqual([...s.busy.keys()].sort(), ["app", "config"]);
+        s = reduce(s, ev("config", "diff"));
+        s = reduce(s, ev("config", "done"));
+        assert.ok(isBusy(s, "config"), "the asked-for ref stays busy until the end");
+        s = reduce(s, ev("app", "reused"));
+        assert.deepEqual([...s.busy.keys()], ["config"]);
+        // A second operation of another kind, then a failed end that leaves a layer marked.
+        s = reduce(s, ev("app", "start", "convert"));
+        s = reduce(s, ev("base", "convert", "convert"));
+        s = reduce(s, ev("config", "end"));
+        assert.deepEqual([...s.busy.keys()].sort(), ["app", "base"], "compute ended; convert still runs");
+        s = reduce(s, ev("app", "end", "convert", "Canceled"));
+        assert.equal(s.busy.size, 0, "the last convert's end clears its layers");
+        assert.equal(s.notes.get("app"), "convert failed: Canceled");
+        assert.equal(s.running.size, 0);
+    });
+
     it("correlates run requests with replies", () => {
         let s = run({ type: "graph", graph }, { type: "ui/select", ref: "config" }, { type: "ui/run", command: "convert" });
         assert.equal(s.nextRequest, 2);

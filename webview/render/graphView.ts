@@ -122,12 +122,15 @@ export class GraphView {
             els.g.classList.toggle("selected", id === selected);
             els.g.classList.toggle("match", matches.has(id));
             els.g.classList.toggle("dim", searching && !matches.has(id));
+            // Progress replaces the digest line inside the frame (the node's box stays the same).
             if (b) {
                 els.g.setAttribute("data-busy", "true");
-                els.status.textContent = progressText(b);
+                els.status.textContent = ellipsize(progressText(b), 21);
+                els.sub.setAttribute("visibility", "hidden");
             } else {
                 els.g.removeAttribute("data-busy");
                 els.status.textContent = "";
+                els.sub.removeAttribute("visibility");
             }
             els.g.setAttribute("aria-selected", String(id === selected));
             if (matches.has(id)) els.g.setAttribute("data-match", "true");
@@ -279,9 +282,10 @@ export class GraphView {
     }
 }
 
-/** "convert: diff", or "converting zstd…" when the phase is the operation itself. */
-export function progressText(b: Busy): string {
-    const detail = b.detail ? ` ${b.detail}` : "";
+/** "compute: diff", or "converting zstd…" when the phase is the operation itself. */
+export function progressText(b: { operation: string; phase: string; detail: string }): string {
+    // Details that are digests (a finished blob) are too long for a node: the table shows them.
+    const detail = b.detail && !b.detail.includes(":") ? ` ${b.detail}` : "";
     return b.phase === b.operation ? `${b.phase.replace(/e$/, "")}ing${detail}…` : `${b.operation}: ${b.phase}${detail}`;
 }
 
@@ -314,7 +318,7 @@ function drawNode(node: RefNodeView, x: number, y: number): NodeEls {
     const tag = svg("text", { class: "kind-tag", x: 13, y: 36 });
     tag.textContent = KIND_TAG[node.kind];
     const sub = svg("text", { class: "sub", x: 56, y: 36 });
-    const status = svg("text", { class: "status", x: 0, y: h + 14 });
+    const status = svg("text", { class: "status", x: 56, y: 36 });
     g.append(tag, name, sub, status);
     g.classList.toggle("computed", node.diffID !== "" || node.chainID !== "");
     const els = { g, sub, status, x, y };
