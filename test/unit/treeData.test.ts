@@ -101,7 +101,7 @@ describe("Refs tree data", () => {
     });
 
     it("a ref's children: parents (declared ones reveal), variants, chain IDs", async () => {
-        const k = kit([{ id: "m", merge: ["app", "other"] }, { id: "d", diff: { lower: "base", upper: "config" } }]);
+        const k = kit([{ id: "m", merge: ["app", "other"] }, { id: "d", diff: { lower: "base", upper: "config" } }, { id: "d2", diff: { lower: "app", upper: "config" } }]);
         const { tree, model } = await treeOver(k);
         const [src] = await tree.children();
         await tree.children(src);
@@ -131,6 +131,9 @@ describe("Refs tree data", () => {
         const m = rows(tree, await tree.children(tree.refNode(k.dir, "m")));
         assert.deepEqual(m.slice(0, 2).map((r) => `${r.label}:${r.description}`), ["app:merge input 1", "other:merge input 2"]);
         assert.match(m[2]!.label, /a Merge has no blob of its own/);
+
+        const k2 = await tree.children(tree.refNode(k.dir, "d2"));
+        assert.match(tree.row(k2.find((n) => n.type === "message")!).label, /reuses the blob of config/);
 
         const d = rows(tree, await tree.children(tree.refNode(k.dir, "d")));
         assert.deepEqual(d.slice(0, 2).map((r) => r.description), ["merge input 1 (internal ref)", "merge input 2 (internal ref)"], "a Diff over two layers is a Merge of per-layer Diffs");

@@ -220,7 +220,12 @@ export function refChildren(source: string, ref: string, r: RefReport): TreeNode
     if (r.variants.length > 0) {
         out.push({ type: "variants", source, ref, variants: r.variants, main: r.blob?.digest ?? null });
     } else {
-        const why = r.kind === "Merge" ? "a Merge has no blob of its own; its layers do" : "no blob yet: Compute Blob Chain… makes one";
+        const reused = r.kind === "Diff" && r.layers.length === 1 && r.layers[0] !== r.id ? r.layers[0] : null;
+        const why = r.kind === "Merge"
+            ? "a Merge has no blob of its own; its layers do"
+            : reused
+              ? `reuses the blob of ${reused} (a Diff of a layer and its parent)`
+              : "no blob yet: Compute Blob Chain… makes one";
         out.push({ type: "message", source, key: `${ref}\0noblob`, message: why, severity: "info" });
     }
     const id = (name: IdName, value: string | null): void => {
