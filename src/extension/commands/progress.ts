@@ -9,7 +9,8 @@ import type { OperationEvent } from "../model/hostApi";
 import { isCanceled, type RunningOperation } from "../model/operation";
 import { shortDigest } from "../tree/format";
 
-export async function withProgress<T>(op: RunningOperation<T>, title: string, steps?: number): Promise<T> {
+/** `steps`: how many "done"/"reused" events make 100 %; `cancellable: false` for work the engine cannot abort (gc). */
+export async function withProgress<T>(op: RunningOperation<T>, title: string, steps?: number, cancellable = true): Promise<T> {
     if (op.joined) {
         try {
             return await op.done;
@@ -17,7 +18,7 @@ export async function withProgress<T>(op: RunningOperation<T>, title: string, st
             throw isCanceled(err) ? err : new AlreadyReported(err);
         }
     }
-    return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Layerscope: ${title}`, cancellable: true }, async (progress, token) => {
+    return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Layerscope: ${title}`, cancellable }, async (progress, token) => {
         const subs = [
             token.onCancellationRequested(() => op.cancel()),
             op.onEvent((e) => {

@@ -45,7 +45,7 @@ export async function gc(ctx: CommandContext, arg: unknown): Promise<GcReport> {
     const source = sourceArg(arg) ?? (await pickSource(ctx.model, "Garbage-Collect Store")).id;
     const label = sourceLabel(ctx, source);
     const op = ctx.model.gc(source);
-    const r = await withProgress(op, `garbage-collecting the store of ${label}`);
+    const r = await withProgress(op, `garbage-collecting the store of ${label}`, undefined, false);
     if (op.joined) return r;
     ctx.log.block(`gc ${label}: ${r.removed.length} blob(s), ${formatBytes(r.bytes)} freed`, [
         ...r.removed.map((d) => `removed ${d}`),
