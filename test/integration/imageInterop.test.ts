@@ -235,6 +235,42 @@ describe("images from other writers", () => {
     });
 });
 
+describe("multi-platform indexes", () => {
+    it("picks the host's platform by default, another with --platform, and names the ones there are when none fits", () => {
+        const dir = join(work, "multi");
+        const mkLayer = (text: string) => {
+            const tar = tarOf([{ name: "arch", data: Buffer.from(text) }]);
+            return { blob: gzipSync(tar), diffID: sha256(tar), mediaType: "application/vnd.oci.image.layer.v1.tar+gzip" };
+        };
+        const host = process.arch === "x64" ? "amd64" : process.arch;
+        const other = host === "arm64" ? "amd64" : "arm64";
+        writeLayout(join(dir, "a"), [mkLayer(host)], { arch: host });
+        writeLayout(join(dir, "b"), [mkLayer(other)], { arch: other });
+        fs.mkdirSync(join(dir, "img", "blobs", "sha256"), { recursive: true });
+        const manifests = [];
+        for (const [sub, arch] of [["a", host], ["b", other]] as const) {
+            for (const f of fs.readdirSync(join(dir, sub, "blobs", "sha256"))) fs.copyFileSync(join(dir, sub, "blobs", "sha256", f), join(dir, "img", "blobs", "sha256", f));
+            const m = JSON.parse(fs.readFileSync(join(dir, sub, "index.json"), "utf8")).manifests[0];
+            manifests.push({ ...m, annotations: undefined, platform: { os: "linux", architecture: arch } });
+        }
+        const child = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests }));
+        fs.writeFileSync(join(dir, "img", "blobs", "sha256", sha256(child).slice(7)), child);
+        fs.writeFileSync(join(dir, "img", "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
+        fs.writeFileSync(
+            join(dir, "img", "index.json"),
+            JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: "application/vnd.oci.image.index.v1+json", digest: sha256(child), size: child.length, annotations: { "org.opencontainers.image.ref.name": "multi" } }] }),
+        );
+        const a = ok("import", join(dir, "img"), join(dir, "ws-host"), "--json");
+        assert.equal(a.platform, `linux/${host}`);
+        assert.equal(fs.readFileSync(join(dir, "ws-host", a.layers[0].snapshot, "arch"), "utf8"), host);
+        const b = ok("import", join(dir, "img"), join(dir, "ws-other"), "--platform", `linux/${other}`, "--json");
+        assert.equal(fs.readFileSync(join(dir, "ws-other", b.layers[0].snapshot, "arch"), "utf8"), other);
+        const r = run("import", join(dir, "img"), join(dir, "ws-none"), "--platform", "linux/s390x");
+        assert.equal(r.status, 1);
+        assert.match(r.stderr, /no image for platform linux\/s390x .*linux\/(amd64|arm64)/);
+    });
+});
+
 describe("hostile images", () => {
     const gz = (entries: Parameters<typeof tarOf>[0]): { blob: Buffer; diffID: string } => {
         const tar = tarOf(entries);
