@@ -201,6 +201,8 @@ export class LayerApplier {
             if (this.pending) throw new EngineError("Corrupt", "layer tar ends inside a file", { reason: "size-mismatch" });
             this.special.flush();
             this.finishDirs();
+        } catch (err) {
+            throw err instanceof EngineError ? err : fromSystemError(err, this.opts.root, "applying a layer");
         } finally {
             if (this.pending) fs.closeSync(this.pending.fd);
             this.pending = null;
