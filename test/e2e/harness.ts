@@ -76,6 +76,10 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     });
 }
 
+export function escapeRegExp(s: string): string {
+    return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
 function sleep(ms: number): Promise<void> {
     return new Promise((r) => setTimeout(r, ms));
 }
@@ -318,15 +322,17 @@ const QUICK_INPUT = ".quick-input-widget .quick-input-box input";
  */
 export async function runCommand(page: Page, title: string): Promise<void> {
     const input = page.locator(QUICK_INPUT);
-    const focused = page.locator(".quick-input-widget .monaco-list-row.focused", { hasText: title }).first();
+    // The row whose label is exactly the title (others match the filter too, and may rank first).
+    const row = page.locator(".quick-input-widget .monaco-list-row", {
+        has: page.locator(".label-name", { hasText: new RegExp(`^${escapeRegExp(title)}$`) }),
+    }).first();
     const deadline = Date.now() + 60_000;
     for (;;) {
         await page.keyboard.press("F1");
         await input.waitFor({ state: "visible" });
         await input.fill(`>${title}`);
         try {
-            // The best match must be the focused row (the list re-sorts while filtering).
-            await focused.waitFor({ timeout: 3000 });
+            await row.waitFor({ timeout: 3000 });
             break;
         } catch (err) {
             if (Date.now() > deadline) throw err;
@@ -334,7 +340,7 @@ export async function runCommand(page: Page, title: string): Promise<void> {
             await sleep(500);
         }
     }
-    await page.keyboard.press("Enter");
+    await row.click();
     // Done when the palette closed, or was reused by a picker the command opened (no '>' prefix).
     // (A string: this tsconfig has no DOM types; it runs in the page.)
     await page.waitForFunction(`(() => {
@@ -349,14 +355,17 @@ export async function quickPickRows(page: Page): Promise<string[]> {
     return page.locator(".quick-input-widget .monaco-list-row").allInnerTexts();
 }
 
-/** Picks the entry whose label matches in the open quick pick. */
-export async function pickQuickItem(page: Page, label: string | RegExp): Promise<void> {
+/**
+ * Picks the entry labelled exactly `label` in the open quick pick: types the label to filter
+ * (long lists render only the rows in view), then clicks the row.
+ */
+export async function pickQuickItem(page: Page, label: string): Promise<void> {
     const input = page.locator(QUICK_INPUT);
     await input.waitFor({ state: "visible" });
-    const row = page.locator(".quick-input-widget .monaco-list-row", {
-        has: page.locator(".label-name", { hasText: label }),
-    }).first();
-    await row.click();
+    await input.fill(label);
+    await page.locator(".quick-input-widget .monaco-list-row", {
+        has: page.locator(".label-name", { hasText: new RegExp(`^${escapeRegExp(label)}$`) }),
+    }).first().click();
 }
 
 /** Types a value into an open input box (showInputBox) or a simple file dialog, then Enter. */
@@ -398,11 +407,25 @@ export function toast(page: Page, text: string | RegExp): Locator {
     return page.locator(".notifications-toasts .notification-toast", { hasText: text }).first();
 }
 
-/** The tree view pane with this title, and its rows. */
-export function viewPane(page: Page, title: string): { pane: Locator; rows: Locator; row: (label: string | RegExp) => Locator } {
+/** Dismisses every notification toast (they cover the lower right of editors and webviews). */
+export async function clearNotifications(page: Page): Promise<void> {
+    await runCommand(page, "Notifications: Clear All Notifications");
+    await page.locator(".notifications-toasts .notification-toast").first().waitFor({ state: "detached", timeout: 10_000 }).catch(() => undefined);
+}
+
+/**
+ * The tree view pane with this title, and its rows; `row(label, level)` is the first row with
+ * that label at that depth (1 = top; in the Refs tree: 1 source, 2 ref, 3 its children).
+ */
+export function viewPane(page: Page, title: string): { pane: Locator; rows: Locator; row: (label: string | RegExp, level?: number) => Locator } {
     const pane = page.locator(".pane", { has: page.locator(".pane-header", { hasText: title }) });
     const rows = pane.locator(".monaco-list-row");
-    return { pane, rows, row: (label) => rows.filter({ has: page.locator(".label-name", { hasText: label }) }).first() };
+    return {
+        pane,
+        rows,
+        row: (label, level) => (level === undefined ? rows : pane.locator(`.monaco-list-row[aria-level="${level}"]`))
+            .filter({ has: page.locator(".label-name", { hasText: label }) }).first(),
+    };
 }
 
 /** The content frame of the webview that contains `selector` (any number of webviews open). */
@@ -475,6 +498,11 @@ export function materializeSample(dir: string): string {
 export interface CliRef {
     readonly id: string;
     readonly kind: string;
+    readonly parents: {
+        readonly parent?: string | null;
+        readonly merge?: readonly string[];
+        readonly diff?: { readonly lower: string | null; readonly upper: string | null };
+    };
     readonly diffID: string | null;
     readonly chainID: string | null;
     readonly blobChainID: string | null;
