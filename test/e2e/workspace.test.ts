@@ -65,7 +65,6 @@ describe("the sample workspace in VS Code: Refs tree, commands, ref graph", () =
     async function expand(row: Locator): Promise<void> {
         await row.waitFor();
         if ((await row.getAttribute("aria-expanded")) !== "true") await row.click();
-        await page.waitForFunction(`true`); // let the tree render the children
     }
 
     async function waitForNoBusy(frame: Frame): Promise<void> {
