@@ -382,25 +382,39 @@ export async function answerInput(page: Page, text: string): Promise<void> {
  * entries (the server reads them asynchronously; Enter before that accepts the previous folder),
  * then accepts.
  */
-export async function chooseFolder(page: Page, folder: string): Promise<void> {
+export async function chooseFolder(page: Page, folder: string, title: string): Promise<void> {
     const input = page.locator(QUICK_INPUT);
+    // The dialog asking this question (not the previous one, still closing).
+    await page.locator(".quick-input-widget .quick-input-title", { hasText: title }).waitFor();
     await input.waitFor({ state: "visible" });
-    await input.fill(`${folder}/`);
     const entries = readdirSync(folder).filter((n) => !n.startsWith(".")).sort();
     const rows = page.locator(".quick-input-widget .monaco-list-row .label-name");
     const expected = ["..", ...entries];
     const deadline = Date.now() + 30_000;
     for (;;) {
+        // The dialog sets its own start folder when it opens: type (again) until ours sticks.
+        if ((await input.inputValue()) !== `${folder}/`) await input.fill(`${folder}/`);
         const shown = (await rows.allInnerTexts()).map((t) => t.trim());
-        if (entries.every((e) => shown.includes(e)) && shown.length <= expected.length) break;
+        if (entries.every((e) => shown.includes(e)) && shown.length <= expected.length
+            && (await input.inputValue()) === `${folder}/`) break;
         if (Date.now() > deadline) throw new Error(`file dialog never listed ${folder}: shows ${shown.join(", ")}`);
-        await sleep(100);
+        await sleep(200);
     }
-    await page.keyboard.press("Enter");
-    await page.waitForFunction(`(() => {
+    // The dialog ignores Enter while it is still validating the typed path: press again until
+    // it moved on (closed, or the next dialog/picker replaced the value).
+    const movedOn = `(() => {
         const el = document.querySelector(${JSON.stringify(QUICK_INPUT)});
         return !el || el.offsetParent === null || el.value !== ${JSON.stringify(`${folder}/`)};
-    })()`);
+    })()`;
+    for (let attempt = 1; ; attempt++) {
+        await page.keyboard.press("Enter");
+        try {
+            await page.waitForFunction(movedOn, undefined, { timeout: 5000 });
+            return;
+        } catch (err) {
+            if (attempt === 3) throw err;
+        }
+    }
 }
 
 export function toast(page: Page, text: string | RegExp): Locator {

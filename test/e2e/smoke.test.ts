@@ -68,9 +68,14 @@ describe("the packaged extension in VS Code (code-server)", () => {
         };
         await runCommand(page, "Layerscope: Compute Layer Diff of Two Folders…");
         // showOpenDialog in a browser workbench is VS Code's simple file dialog.
-        await chooseFolder(page, lower);
-        await chooseFolder(page, upper);
-        await pickQuickItem(page, "Two full trees");
+        try {
+            await chooseFolder(page, lower, "lower snapshot");
+            await chooseFolder(page, upper, "upper snapshot");
+            await pickQuickItem(page, "Two full trees");
+        } catch (err) {
+            await screenshot(page, "smoke-failure");
+            throw err;
+        }
         const message = toast(page, `Layer diffID ${expected.diffID.slice(0, 19)}…`);
         await message.waitFor({ timeout: 60_000 });
         assert.match(await message.innerText(), new RegExp(`${expected.size.toLocaleString("en-US")} bytes uncompressed`));
