@@ -6,6 +6,7 @@ import * as vscode from "vscode";
 import { guarded } from "../log";
 import { COPY_VALUE_COMMAND, REVEAL_REF_COMMAND } from "../tree/treeData";
 import type { CommandContext } from "./context";
+import * as img from "./imageCommands";
 import * as ref from "./refCommands";
 import * as src from "./sourceCommands";
 
@@ -25,6 +26,9 @@ export const COMMANDS: Readonly<Record<string, { readonly title: string; readonl
     "layerscope.closeSource": { title: "Close Snapshot Source", run: (c, a) => src.closeSource(c, a) },
     "layerscope.refresh": { title: "Refresh", run: (c) => src.refresh(c) },
     "layerscope.gc": { title: "Garbage-Collect Store", run: (c, a) => src.gc(c, a) },
+    "layerscope.importImage": { title: "Import Image", run: (c, a, b) => img.importImageCommand(c, a, b) },
+    "layerscope.verifyImage": { title: "Verify Image", run: (c, a) => img.verifyImageCommand(c, a) },
+    "layerscope.exportOci": { title: "Export as OCI Layout", run: (c, a, b) => img.exportOciCommand(c, a, b) },
 };
 
 /**

@@ -228,6 +228,11 @@ export class SourceModel implements LayerscopeModel {
         return this.timings.get(digest);
     }
 
+    /** Whether any operation runs on the source now. */
+    isBusy(source: string): boolean {
+        return this.runner.list().some((o) => o.source === source);
+    }
+
     /** Refs of the source being diffed or converted now. */
     busyRefs(source: string): ReadonlySet<string> {
         return this.busy.get(source) ?? new Set();
