@@ -24,6 +24,7 @@ class CountingModel implements TreeSourceModel {
     sources() { return this.inner.sources(); }
     refIds(s: string) { return this.inner.refIds(s); }
     summary(s: string, r: string) { return this.inner.summary(s, r); }
+    snapshotInfo(s: string, r: string) { return this.inner.snapshotInfo(s, r); }
     report(s: string, r: string): Promise<RefReport> {
         this.reportCalls++;
         return this.inner.report(s, r);

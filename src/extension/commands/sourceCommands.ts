@@ -7,13 +7,16 @@ import { withProgress } from "./progress";
 import { sourceLabel } from "./refCommands";
 import { formatBytes } from "../tree/format";
 
-/** Open Snapshot Source…: a folder with layerscope.json (a path or Uri argument skips the dialog). */
+/**
+ * Open Snapshot Source…: a folder with layerscope.json, a containerd root or a Docker data-root
+ * (a path or Uri argument skips the dialog).
+ */
 export async function openSource(ctx: CommandContext, arg: unknown): Promise<string> {
     let dir: string | undefined;
     if (typeof arg === "string") dir = arg;
     else if (arg instanceof vscode.Uri) dir = arg.fsPath;
     else {
-        const picked = await vscode.window.showOpenDialog({ title: "Layerscope: open a snapshot source (a folder with layerscope.json)", canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: "Open Source" });
+        const picked = await vscode.window.showOpenDialog({ title: "Layerscope: open a snapshot source (a folder with layerscope.json, a containerd root or a Docker data-root)", canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: "Open Source" });
         dir = picked?.[0]?.fsPath;
     }
     if (!dir) throw new PickCanceled();

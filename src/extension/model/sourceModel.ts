@@ -7,17 +7,21 @@
  * before an operation's "end" event; a view that refetches on "end" sees fresh data.
  */
 import { createHash } from "node:crypto";
-import { promises as fsp, realpathSync } from "node:fs";
+import { realpathSync } from "node:fs";
 import * as path from "node:path";
 import {
     type CompressionConfig,
+    detectSource,
     EngineError,
     type GcReport,
     isEngineError,
-    openWorkspaceEngine,
+    openSourceEngine,
     type ProgressEvent,
     type RefReport,
     type RefSummary,
+    RootEngine,
+    type SnapshotInfo,
+    type SourceKind,
     type VerifyReport,
     type WorkspaceEngine,
 } from "../../engine";
@@ -95,7 +99,9 @@ export class SourceModel implements LayerscopeModel {
     }
 
     private async doRefresh(reopen: boolean): Promise<void> {
-        const discovered = await findWorkspaces(this.host.folders());
+        const folders = this.host.folders();
+        const snapshotRoots = folders.filter(isRoot);
+        const discovered = [...snapshotRoots, ...(await findWorkspaces(folders.filter((f) => !snapshotRoots.includes(f))))];
         const realDiscovered = discovered.map(resolveReal);
         const manual = this.host.remembered().map(resolveReal).filter((r) => !realDiscovered.includes(r));
         const roots = [...realDiscovered, ...manual];
@@ -117,35 +123,41 @@ export class SourceModel implements LayerscopeModel {
     }
 
     private async open(root: string, label: string): Promise<Source> {
-        const base = { id: root, kind: "workspace" as const, label, root };
+        let kind: SourceKind = "workspace";
         let settings: Settings | undefined;
         try {
+            // A root the user cannot list (containerd's is 0700) fails here with what to do.
+            kind = detectSource(root) ?? "workspace";
             settings = this.host.settings();
-            const engine = await openWorkspaceEngine(root, {
-                stateDir: this.stateDir(root, settings),
+            const engine = await openSourceEngine(root, {
+                stateDir: this.stateDir(root, settings, kind),
                 whiteoutTime: settings.whiteoutTime,
                 concurrency: settings.concurrency,
             });
-            return { info: base, engine, engineKey: this.engineKey(root, settings), reports: new Map() };
+            return { info: { id: root, kind, label, root }, engine, engineKey: this.engineKey(root, settings), reports: new Map() };
         } catch (err) {
             let error = errorMessage(err);
             const inState = isEngineError(err, "PermissionDenied") && String(err.data.path ?? "").startsWith(path.join(root, ".layerscope"));
             if (inState && settings?.stateLocation === "workspace") {
                 error += ` (to keep Layerscope's state outside ${root}, set layerscope.stateLocation to "global")`;
             }
-            return { info: { ...base, error }, engine: null, engineKey: "", reports: new Map() };
+            return { info: { id: root, kind, label, root, error }, engine: null, engineKey: "", reports: new Map() };
         }
     }
 
-    /** WORKSPACE/.layerscope, or a folder of the extension's global storage named after the root. */
-    stateDir(root: string, settings: Settings): string {
-        if (settings.stateLocation === "workspace") return path.join(root, ".layerscope");
+    /**
+     * WORKSPACE/.layerscope, or a folder of the extension's global storage named after the root.
+     * A containerd or Docker root is never written: "workspace" means the engine's own default
+     * outside it (undefined here).
+     */
+    stateDir(root: string, settings: Settings, kind: SourceKind = "workspace"): string | undefined {
+        if (settings.stateLocation === "workspace") return kind === "workspace" ? path.join(root, ".layerscope") : undefined;
         const hash = createHash("sha256").update(root).digest("hex").slice(0, 16);
         return path.join(this.host.globalStorage, "sources", `${path.basename(root)}-${hash}`);
     }
 
     private engineKey(root: string, s: Settings): string {
-        return JSON.stringify([this.stateDir(root, s), s.whiteoutTimeText, s.concurrency]);
+        return JSON.stringify([s.stateLocation, this.stateDir(root, s), s.whiteoutTimeText, s.concurrency]);
     }
 
     private engineKeyOrError(root: string): string {
@@ -156,17 +168,14 @@ export class SourceModel implements LayerscopeModel {
         }
     }
 
-    /** Adds a folder holding layerscope.json as a source and remembers it. */
+    /** Adds a snapshot source (a layerscope.json workspace, a containerd root, a Docker data-root) and remembers it. */
     async addSource(dir: string): Promise<SourceInfo> {
         const root = resolveReal(dir);
-        try {
-            await fsp.access(path.join(root, WORKSPACE_FILE));
-        } catch (err) {
+        if (detectSource(root) === null) {
             throw new EngineError(
                 "NotFound",
-                `${root} has no ${WORKSPACE_FILE}; a snapshot source is a folder with a ${WORKSPACE_FILE} describing its refs`,
+                `${root} is not a snapshot source: it has no ${WORKSPACE_FILE}, and is neither a containerd root (io.containerd.* folders) nor a Docker data-root (buildkit/ and image/)`,
                 { path: root },
-                { cause: err },
             );
         }
         const remembered = this.host.remembered().map(resolveReal);
@@ -196,6 +205,12 @@ export class SourceModel implements LayerscopeModel {
         } catch {
             return undefined;
         }
+    }
+
+    /** For a ref of a containerd or Docker root: its snapshot (key, committed/active/view). */
+    snapshotInfo(source: string, ref: string): SnapshotInfo | null {
+        const engine = this.byId.get(source)?.engine;
+        return engine instanceof RootEngine ? engine.snapshotInfo(ref) : null;
     }
 
     report(source: string, ref: string): Promise<RefReport> {
@@ -405,6 +420,16 @@ export class SourceModel implements LayerscopeModel {
         this.sourcesChanged.dispose();
         this.refsChanged.dispose();
         this.operations.dispose();
+    }
+}
+
+/** An open folder that is itself a containerd root or Docker data-root (never searched below). */
+function isRoot(folder: string): boolean {
+    try {
+        const kind = detectSource(folder);
+        return kind === "containerd" || kind === "docker";
+    } catch {
+        return false;
     }
 }
 

@@ -4,7 +4,7 @@
  * summary (no I/O, so a source with thousands of refs lists at once); a ref's report is read
  * only when the ref is expanded.
  */
-import type { BlobReport, RefReport, RefSummary } from "../../engine";
+import type { BlobReport, RefReport, RefSummary, SnapshotInfo } from "../../engine";
 import type { SourceInfo } from "../model/hostApi";
 import { formatBytes, formatMs, shortDigest, shortMediaType } from "./format";
 
@@ -38,6 +38,8 @@ export interface TreeSourceModel {
     sources(): readonly SourceInfo[];
     refIds(source: string): Promise<readonly string[]>;
     summary(source: string, ref: string): RefSummary | undefined;
+    /** The snapshot a ref of a containerd or Docker root stands for; null for workspace refs. */
+    snapshotInfo(source: string, ref: string): SnapshotInfo | null;
     report(source: string, ref: string): Promise<RefReport>;
     busyRefs(source: string): ReadonlySet<string>;
     timing(source: string, digest: string): number | undefined;
@@ -49,6 +51,12 @@ export const KIND_ICONS: Readonly<Record<string, string>> = {
     Layer: "layers",
     Merge: "git-merge",
     Diff: "diff",
+};
+
+const SOURCE_KINDS: Readonly<Record<SourceInfo["kind"], string>> = {
+    workspace: "snapshot workspace (layerscope.json)",
+    containerd: "containerd root (read only; Layerscope's state is kept outside it)",
+    docker: "Docker data-root with its BuildKit (read only; Layerscope's state is kept outside it)",
 };
 
 export const REVEAL_REF_COMMAND = "layerscope.revealRef";
@@ -132,7 +140,7 @@ export class RefsTreeData {
             case "source":
                 return sourceRow(this.info(node.source) ?? { id: node.source, kind: "workspace", label: node.source, root: node.source, error: "closed" }, this.model.isRemembered(node.source));
             case "ref":
-                return refRow(node, this.model.summary(node.source, node.ref), this.model.busyRefs(node.source).has(node.ref));
+                return refRow(node, this.model.summary(node.source, node.ref), this.model.busyRefs(node.source).has(node.ref), this.model.snapshotInfo(node.source, node.ref));
             case "parent":
                 return parentRow(node, node.parent !== null && (this.declared.get(node.source)?.has(node.parent) ?? false));
             case "variants":
@@ -170,23 +178,26 @@ export function sourceRow(info: SourceInfo, remembered: boolean): Row {
         id: `${info.id}\0source`,
         label: info.label,
         description: info.error ? "could not be opened" : info.root,
-        tooltip: info.error ? `${info.root}\n\n${info.error}` : `${info.root}\n${info.kind} (layerscope.json)`,
-        icon: info.error ? { id: "error", color: "errorForeground" } : { id: "folder-library" },
+        tooltip: info.error ? `${info.root}\n\n${info.error}` : `${info.root}\n${SOURCE_KINDS[info.kind]}`,
+        icon: info.error ? { id: "error", color: "errorForeground" } : { id: info.kind === "workspace" ? "folder-library" : "server-environment" },
         contextValue: `source.${info.error ? "error" : "ok"}${remembered ? ".remembered" : ""}`,
         collapsible: "expanded",
     };
 }
 
-export function refRow(node: RefNode, s: RefSummary | undefined, busy: boolean): Row {
+export function refRow(node: RefNode, s: RefSummary | undefined, busy: boolean, snap: SnapshotInfo | null = null): Row {
     const kind = s?.kind ?? "Unknown";
     const lines = [`${node.ref} — ${kind}`];
     if (s?.description) lines.push(s.description);
+    if (snap) lines.push(`${snap.snapshotter} snapshot ${snap.key} (${snap.kind}${snap.namespace ? `, namespace ${snap.namespace}` : ""})`, snap.dir);
+    // An active or view snapshot may still change: say so next to its digest.
+    const state = snap && snap.kind !== "committed" ? ` · ${snap.kind}` : "";
     lines.push(`diffID: ${s?.diffID ?? "not computed"}`);
     lines.push(s?.blob ? `blob: ${s.blob}${s.mediaType ? ` (${s.mediaType})` : ""}` : "blob: none yet (Compute Blob Chain…)");
     return {
         id: `${node.source}\0ref\0${node.ref}`,
         label: node.ref,
-        description: s?.diffID ? shortDigest(s.diffID) : "no blob",
+        description: `${s?.diffID ? shortDigest(s.diffID) : "no blob"}${state}`,
         tooltip: lines.join("\n"),
         icon: busy ? { id: "sync~spin" } : { id: KIND_ICONS[kind] ?? "question" },
         contextValue: `ref.${kind}.${s?.blob ? "blob" : "noblob"}`,
