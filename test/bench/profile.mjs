@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 /**
- * Profiles one layerscope diff on the bench input (built by bench.mjs) with `node --cpu-prof`
- * and prints where the main thread's time goes.
+ * Profiles one layerscope diff or compress on the bench input (built by bench.mjs) with
+ * `node --cpu-prof` and prints where each thread's time goes (main, digest and goflate workers).
  *
- *   node test/bench/profile.mjs [base|changes|overlay]     (default base)
+ *   node test/bench/profile.mjs [base|changes|overlay|gzip|gzip-fast|zstd|estargz]  (default base)
+ *
+ * The compression cases use the layer tar of the gzip/zstd/estargz bench cases (tars/layer.tar).
  *
  * Same environment as bench.mjs (LAYERSCOPE_BENCH_DIR, LAYERSCOPE_BENCH_CLI). The profile is
  * kept in <bench dir>/profile/<case>-<time>/.
@@ -24,9 +26,20 @@ const cases = {
     changes: [path.join(input, "lower"), path.join(input, "upper")],
     overlay: ["--overlay", path.join(input, "lower"), path.join(input, "upperdir")],
 };
-if (!cases[which] || !fs.existsSync(path.join(benchDir, "manifest.json"))) {
+const layerTar = path.join(benchDir, "tars", "layer.tar");
+const compressCases = {
+    gzip: ["--compression", "gzip"],
+    "gzip-fast": ["--compression", "gzip", "--gzip-impl", "fast"],
+    zstd: ["--compression", "zstd"],
+    estargz: ["--compression", "estargz"],
+};
+const isCompress = which in compressCases;
+if (
+    !(cases[which] || isCompress) ||
+    !fs.existsSync(isCompress ? layerTar : path.join(benchDir, "manifest.json"))
+) {
     process.stderr.write(
-        `usage: node test/bench/profile.mjs [base|changes|overlay] (after npm run bench built ${input})\n`,
+        `usage: node test/bench/profile.mjs [base|changes|overlay|gzip|gzip-fast|zstd|estargz] (after npm run bench built ${isCompress ? layerTar : input})\n`,
     );
     process.exit(2);
 }
@@ -39,10 +52,9 @@ const args = [
     "--cpu-prof-dir",
     outDir,
     cli,
-    "diff",
-    "--whiteout-time",
-    "0",
-    ...cases[which],
+    ...(isCompress
+        ? ["compress", layerTar, ...compressCases[which]]
+        : ["diff", "--whiteout-time", "0", ...cases[which]]),
     "--json",
 ];
 const t0 = performance.now();

@@ -62,9 +62,7 @@ export async function openGoGzipMember(out: ByteSink, goLevel: number): Promise<
     if (!workerAvailable || !isValidGoLevel(goLevel)) {
         return GoGzipMemberWriter.open(out, goLevel); // also reports an invalid level
     }
-    const m = new WorkerGzipMember(out, goLevel);
-    await m.started;
-    return m;
+    return new WorkerGzipMember(out, goLevel);
 }
 
 interface Waiter {
@@ -83,7 +81,6 @@ class WorkerGzipMember implements GzipMember {
     /** Compressed output goes to `out` through this chain, in reply order. */
     private written: Promise<void> = Promise.resolve();
     private error: Error | undefined;
-    readonly started: Promise<void>;
 
     constructor(private readonly out: ByteSink, level: number) {
         const w = acquire();
@@ -93,7 +90,6 @@ class WorkerGzipMember implements GzipMember {
         w.on("exit", (code) => this.fail(new EngineError("Internal", `gzip worker exited (code ${code})`)));
         // The header is the first thing GoGzipWriter writes; it comes back with the first reply.
         this.post({ t: "start", level });
-        this.started = Promise.resolve();
     }
 
     async write(chunk: Buffer): Promise<void> {
