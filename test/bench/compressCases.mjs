@@ -113,7 +113,7 @@ export function compressCases(cfg, tar) {
 }
 
 /**
- * The chain case: `compute` of the top ref (BuildKit's computeBlobChain: layers in parallel)
+ * The chain case: `compute --ref l7` (BuildKit's computeBlobChain of the top ref: layers in parallel)
  * against computing l0, l1, … l7 one `compute --ref` at a time (each finds its parents' blobs
  * already stored). A fresh state directory per run; the blobChainID of l7 must agree.
  */
@@ -147,7 +147,9 @@ export function chainCase(cfg, chain) {
         kind: "chain",
         target: 1.7,
         run: {
-            "layerscope chain": (tmp) => compute(tmp, [undefined]),
+            // `compute --ref l7` is computeBlobChain of the top ref: its layers in parallel.
+            // (Without --ref the CLI computes every ref in turn, i.e. one by one.)
+            "layerscope chain": (tmp) => compute(tmp, [`l${CHAIN_LAYERS - 1}`]),
             "layerscope 1-by-1": (tmp) => compute(tmp, oneByOne),
         },
     };
