@@ -50,12 +50,36 @@ export class RefMetadataStore implements ChainRecords {
         this.dir = path.join(stateDir, "refs");
     }
 
-    /** Loads every record (small JSON files; a workspace has at most thousands of refs). */
+    /**
+     * Loads every record (small JSON files; a workspace has at most thousands of refs). One
+     * readdir tells which records exist, so a ref never computed costs no open(), and the rest
+     * are read a few at a time: opening a source of thousands of refs stays well under a second.
+     */
     static async open(stateDir: string, ids: Iterable<string>): Promise<RefMetadataStore> {
         const store = new RefMetadataStore(stateDir);
-        for (const id of ids) {
-            store.cache.set(id, await store.load(id));
+        let present: Set<string>;
+        try {
+            present = new Set(await fsp.readdir(store.dir));
+        } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+            present = new Set();
         }
+        const toRead: string[] = [];
+        for (const id of ids) {
+            if (present.has(path.basename(store.file(id)))) {
+                toRead.push(id);
+            } else {
+                store.cache.set(id, { id, createdAt: new Date().toISOString() });
+            }
+        }
+        const next = { i: 0 };
+        const reader = async (): Promise<void> => {
+            while (next.i < toRead.length) {
+                const id = toRead[next.i++]!;
+                store.cache.set(id, await store.load(id));
+            }
+        };
+        await Promise.all(Array.from({ length: Math.min(16, toRead.length) }, reader));
         return store;
     }
 

@@ -22,7 +22,8 @@ export function resolveSnapshotDir(root: string, snapshot: string, file: string,
     }
     let real: string;
     try {
-        real = realpathSync(joined);
+        // realpath(3) in one call; the JS realpathSync lstat()s every component of every ref.
+        real = realpathSync.native(joined);
     } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === "ENOENT" || code === "ENOTDIR") {
