@@ -4,30 +4,11 @@
  * one door, src/engine/index.ts.
  */
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { describe, it } from "node:test";
+import { imports, repoRoot, tsFiles } from "../helpers/imports";
 
-const root = join(__dirname, "..", "..", "..");
-
-function tsFiles(dir: string): string[] {
-    const out: string[] = [];
-    for (const name of readdirSync(dir)) {
-        const p = join(dir, name);
-        if (statSync(p).isDirectory()) out.push(...tsFiles(p));
-        else if (name.endsWith(".ts")) out.push(p);
-    }
-    return out;
-}
-
-function imports(file: string): string[] {
-    const text = readFileSync(file, "utf8");
-    const specs: string[] = [];
-    for (const m of text.matchAll(/(?:import|export)\s[^;]*?from\s+"([^"]+)"|require\("([^"]+)"\)|import\("([^"]+)"\)/g)) {
-        specs.push((m[1] ?? m[2] ?? m[3])!);
-    }
-    return specs;
-}
+const root = repoRoot;
 
 describe("module boundaries", () => {
     it("src/engine never imports vscode", () => {
