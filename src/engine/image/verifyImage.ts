@@ -228,6 +228,7 @@ function writerTraits(img: TarTraits, ours: TarTraits, l: ImportedLayer, ourSize
 }
 
 function sample(names: readonly string[]): string {
-    const shown = names.slice(0, 5).map((n) => JSON.stringify(n)).join(", ");
+    // "" is the root directory's own entry ("/" or "./"), which umoci writes and containerd never does.
+    const shown = names.slice(0, 5).map((n) => (n === "" ? "the root directory itself" : JSON.stringify(n))).join(", ");
     return names.length > 5 ? `${shown} and ${names.length - 5} more` : shown;
 }
