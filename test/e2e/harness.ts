@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium, type BrowserContext, type Frame, type Locator, type Page } from "playwright-core";
 import { ensureCodeServer } from "./install";
+import type { OperationEvent } from "../../src/extension/model/hostApi";
 
 /** The checkout (this file runs as out/test/e2e/harness.js). */
 export const repoRoot = resolve(__dirname, "../../..");
@@ -476,15 +477,8 @@ export function keepLog(server: Server | undefined, name: string): void {
 
 // ------------------------------------------------------------------------------ extension events
 
-export interface OperationEvent {
-    readonly operation: "compute" | "convert" | "verify" | "gc";
-    readonly source: string;
-    readonly ref: string;
-    readonly phase: "start" | "diff" | "convert" | "reused" | "done" | "end";
-    readonly detail?: string;
-    readonly error?: string;
-    readonly elapsedMs?: number;
-}
+/** One line of the extension's LAYERSCOPE_E2E_EVENTS file: the model's OperationEvent as is. */
+export type { OperationEvent };
 
 export function readEvents(file: string): OperationEvent[] {
     if (!existsSync(file)) return [];

@@ -9,7 +9,7 @@ import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { type OpenOptions, openBlobChain, openWorkspaceEngine, WorkspaceEngine } from "../cache/workspaceEngine";
 import { EngineError } from "../errors";
-import { buildWorkspace, WORKSPACE_FILE } from "../refs";
+import { buildWorkspace, type Workspace, WORKSPACE_FILE } from "../refs";
 import { listDir } from "./access";
 import { CONTENT_BLOBS, type ContainerdRoot, type ContainerdSnapshot, loadContainerdRoot, looksLikeContainerdRoot, META_DB, type RootSnapshotter, SUPPORTED_SNAPSHOTTERS } from "./containerd";
 import { type DockerRoot, loadDockerRoot } from "./docker";
@@ -79,11 +79,7 @@ async function openContainerdEngine(dir: string, opts: OpenSourceOptions): Promi
     const problems = [...root.problems];
     const { refs, infos } = layerRefs(root.root, containerdNodes(snaps), problems);
     const ws = buildWorkspace(root.root, path.join(root.root, META_DB), { snapshotter, refs });
-    const stateDir = path.resolve(opts.stateDir ?? defaultRootStateDir(root.root, snapshotter, namespace));
-    if (isInside(root.root, stateDir)) {
-        throw new EngineError("InvalidArgument", `--state ${stateDir} is inside the root ${root.root}; the engine never writes into a root`, { path: stateDir });
-    }
-    const base = new WorkspaceEngine(ws, stateDir, await openBlobChain(ws, stateDir, opts));
+    const base = await rootWorkspaceEngine(root.root, ws, defaultRootStateDir(root.root, snapshotter, namespace), opts);
     const summary: RootSummary = {
         source: "containerd",
         root: root.root,
@@ -106,6 +102,15 @@ async function openContainerdEngine(dir: string, opts: OpenSourceOptions): Promi
         problems,
     };
     return new RootEngine(base, summary, infos, containerdVerifier(root));
+}
+
+/** The engine over a root's refs, its state kept outside the root (`--state` may not point in). */
+async function rootWorkspaceEngine(rootDir: string, ws: Workspace, defaultStateDir: string, opts: OpenSourceOptions): Promise<WorkspaceEngine> {
+    const stateDir = path.resolve(opts.stateDir ?? defaultStateDir);
+    if (isInside(rootDir, stateDir)) {
+        throw new EngineError("InvalidArgument", `--state ${stateDir} is inside the root ${rootDir}; the engine never writes into a root`, { path: stateDir });
+    }
+    return new WorkspaceEngine(ws, stateDir, await openBlobChain(ws, stateDir, opts));
 }
 
 function pickSnapshotter(root: ContainerdRoot, wanted: string | undefined): RootSnapshotter {
@@ -178,11 +183,7 @@ async function openDockerEngine(dir: string, opts: OpenSourceOptions): Promise<R
     const { refs, infos } = layerRefs(root.root, nodes, problems);
     // The overlay2 diff directories are upperdirs: the overlayfs views and differ apply.
     const ws = buildWorkspace(root.root, path.join(root.root, "buildkit", "metadata_v2.db"), { snapshotter: "overlayfs", refs });
-    const stateDir = path.resolve(opts.stateDir ?? defaultRootStateDir(root.root, root.driver, null));
-    if (isInside(root.root, stateDir)) {
-        throw new EngineError("InvalidArgument", `--state ${stateDir} is inside the root ${root.root}; the engine never writes into a root`, { path: stateDir });
-    }
-    const base = new WorkspaceEngine(ws, stateDir, await openBlobChain(ws, stateDir, opts));
+    const base = await rootWorkspaceEngine(root.root, ws, defaultRootStateDir(root.root, root.driver, null), opts);
     const summary: RootSummary = {
         source: "docker",
         root: root.root,
