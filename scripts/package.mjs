@@ -12,10 +12,12 @@
 //
 //   node scripts/package.mjs [--out FILE]      default: layerscope-<version>.vsix in the checkout
 import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { builtinModules, createRequire } from "node:module";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
+
+const { copyExternals } = createRequire(import.meta.url)("./runtimeModules.cjs");
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), "..");
 const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
@@ -33,43 +35,6 @@ function targetPlatform() {
     return `${platform}-${arch}`;
 }
 
-/** Bare module names the bundles still require() at run time (not Node's, not `vscode`). */
-function externals(distDir) {
-    const builtins = new Set(builtinModules);
-    const found = new Set();
-    for (const file of readdirSync(distDir).filter((f) => f.endsWith(".js"))) {
-        const source = readFileSync(join(distDir, file), "utf8");
-        for (const m of source.matchAll(/\brequire\(\s*["']([^"'./][^"']*)["']\s*\)/g)) {
-            const spec = m[1];
-            const name = spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0];
-            if (name === "vscode" || spec.startsWith("node:") || builtins.has(name)) continue;
-            found.add(name);
-        }
-    }
-    return [...found].sort();
-}
-
-/** Copies a package and, recursively, its dependencies and installed optional (platform) packages. */
-function copyPackage(name, fromDir, nodeModules, seen) {
-    if (seen.has(name)) return;
-    seen.add(name);
-    const require = createRequire(join(fromDir, "noop.js"));
-    let pkgJson;
-    try {
-        pkgJson = require.resolve(`${name}/package.json`);
-    } catch {
-        return false;
-    }
-    const pkgDir = dirname(pkgJson);
-    const pkg = JSON.parse(readFileSync(pkgJson, "utf8"));
-    cpSync(pkgDir, join(nodeModules, name), { recursive: true, filter: (p) => !relative(pkgDir, p).split("/").includes("node_modules") });
-    for (const dep of Object.keys(pkg.dependencies ?? {})) {
-        if (copyPackage(dep, pkgDir, nodeModules, seen) === false) throw new Error(`${name} needs ${dep}, which is not installed`);
-    }
-    for (const dep of Object.keys(pkg.optionalDependencies ?? {})) copyPackage(dep, pkgDir, nodeModules, seen);
-    return true;
-}
-
 const stage = mkdtempSync(join(tmpdir(), "layerscope-package-"));
 try {
     if (!existsSync(join(root, manifest.main))) throw new Error(`${manifest.main} is missing: run \`npm run build\` first`);
@@ -83,11 +48,7 @@ try {
     // Nothing of the developer's node_modules may leak in through dist/.
     rmSync(join(stage, "dist/node_modules"), { recursive: true, force: true });
     const nodeModules = join(stage, "dist/node_modules");
-    const needed = externals(join(stage, "dist"));
-    const seen = new Set();
-    for (const name of needed) {
-        if (copyPackage(name, root, nodeModules, seen) === false) throw new Error(`dist/ requires ${name}, which is not installed`);
-    }
+    const { needed, seen } = copyExternals(join(stage, "dist"), root, nodeModules);
     // Each external must resolve inside the stage and load (a native addon for this platform).
     const check = needed.map((n) => `{ const p = require.resolve(${JSON.stringify(n)}); `
         + `if (!p.startsWith(${JSON.stringify(stage)})) throw new Error(${JSON.stringify(n)} + " resolves outside the package: " + p); require(p); }`).join("\n");
@@ -100,7 +61,7 @@ try {
         "--no-dependencies", "--allow-missing-repository", "--skip-license",
         "--target", target, "--out", out,
     ], { cwd: stage, stdio: ["ignore", "inherit", "inherit"] });
-    console.log(`packaged ${relative(process.cwd(), out) || out} for ${target}; native modules shipped: ${[...seen].filter((n) => existsSync(join(nodeModules, n))).join(", ") || "none"}`);
+    console.log(`packaged ${relative(process.cwd(), out) || out} for ${target}; native modules shipped: ${seen.filter((n) => existsSync(join(nodeModules, n))).join(", ") || "none"}`);
 } finally {
     rmSync(stage, { recursive: true, force: true });
 }

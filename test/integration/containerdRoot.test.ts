@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { detectSource, isEngineError, openSourceEngine, RootEngine } from "../../src/engine";
 import { treeFingerprint } from "../helpers/treeFingerprint";
+import { cliForUser } from "../helpers/cliForUser";
 
 const repo = join(__dirname, "..", "..", "..");
 const cli = join(repo, "dist", "cli.js");
@@ -37,7 +38,7 @@ let ctrOut = "";
 let fingerprint = "";
 
 function run(args: string[], opts: { uid?: number } = {}): { code: number; stdout: string; stderr: string } {
-    const argv = opts.uid === undefined ? [process.execPath, cli, ...args] : ["setpriv", `--reuid=${opts.uid}`, `--regid=${opts.uid}`, "--clear-groups", process.execPath, cli, ...args];
+    const argv = opts.uid === undefined ? [process.execPath, cli, ...args] : ["setpriv", `--reuid=${opts.uid}`, `--regid=${opts.uid}`, "--clear-groups", process.execPath, cliForUser(opts.uid), ...args];
     const r = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", env: { ...process.env, XDG_CACHE_HOME: join(work, "cache") } });
     return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }

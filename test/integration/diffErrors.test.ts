@@ -12,6 +12,7 @@ import { writeDiff } from "../../src/engine";
 import { DirTree } from "../../src/engine/fs/dirTree";
 import type { FileStat } from "../../src/engine/fs/fileStat";
 import type { FileReader } from "../../src/engine/fs/tree";
+import { cliForUser } from "../helpers/cliForUser";
 
 const cli = join(__dirname, "..", "..", "..", "dist", "cli.js");
 const work = mkdtempSync(join(tmpdir(), "layerscope-errors-"));
@@ -29,7 +30,7 @@ function tree(name: string, files: Record<string, string>): string {
 
 function runCli(args: string[], asNobody = false): { status: number | null; stdout: string; stderr: string } {
     const cmd = asNobody ? "setpriv" : process.execPath;
-    const argv = asNobody ? ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, cli, ...args] : [cli, ...args];
+    const argv = asNobody ? ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, cliForUser(65534), ...args] : [cli, ...args];
     const r = spawnSync(cmd, argv, { encoding: "utf8" });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
