@@ -36,3 +36,19 @@ export {
     type ContainerdRoot,
 } from "./roots";
 export { BoltDB, type BoltTx, type Bucket as BoltBucket, type BoltEntry } from "./bbolt";
+export {
+    openLayerContents,
+    encodeLayerPath,
+    decodeLayerPath,
+    cleanLayerPath,
+    type LayerContents,
+    type LayerEntry,
+    type LayerEntryType,
+    type LayerChange,
+    type LayerView,
+    type ContentsOrigin,
+    type ContentsSourceChoice,
+    type BlobOrigin,
+    type ReadRange,
+    type OpenContentsOptions,
+} from "./contents";

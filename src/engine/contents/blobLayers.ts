@@ -1,0 +1,50 @@
+/**
+ * A blob of the content store as a TarIndexTree: its compression found from the media type
+ * (and the eStargz footer), its tar indexed once per engine and kept for the next view (a small
+ * LRU: an index is one node per entry, never content).
+ */
+import { type CompressionType, openDecoded } from "../compression";
+import { fromMediaType } from "../compression/mediaTypes";
+import { blobIsEStargz } from "../cache/variants";
+import type { BlobDescriptor } from "../cache/labels";
+import type { ContentStore } from "../content";
+import { EngineError } from "../errors";
+import { indexTarStream } from "./indexTar";
+import { StreamPayloads, UncompressedPayloads } from "./payloadSources";
+import type { TarIndexTree } from "./tarIndexTree";
+import type { BlobOrigin } from "./types";
+
+const CACHED_INDEXES = 16;
+
+export async function blobOrigin(store: ContentStore, refId: string, desc: BlobDescriptor): Promise<BlobOrigin> {
+    const t = fromMediaType(desc.mediaType);
+    if (t === "unknown") {
+        throw new EngineError("Unsupported", `ref ${refId}: blob ${desc.digest} has media type ${desc.mediaType}, which is no layer Layerscope can read`, { ref: refId });
+    }
+    const compression: CompressionType = t === "gzip" && (await blobIsEStargz(store, desc.digest)) ? "estargz" : t;
+    return { refId, digest: desc.digest, mediaType: desc.mediaType, compression, size: desc.size, path: store.blobPath(desc.digest) };
+}
+
+export class BlobIndexCache {
+    private readonly entries = new Map<string, Promise<TarIndexTree>>();
+
+    index(blob: BlobOrigin, signal?: AbortSignal): Promise<TarIndexTree> {
+        const key = `${blob.digest}/${blob.compression}`;
+        let p = this.entries.get(key);
+        if (p) {
+            this.entries.delete(key); // most recently used last
+        } else {
+            p = indexBlob(blob, signal);
+            p.catch(() => this.entries.delete(key));
+        }
+        this.entries.set(key, p);
+        while (this.entries.size > CACHED_INDEXES) this.entries.delete(this.entries.keys().next().value!);
+        return p;
+    }
+}
+
+export function indexBlob(blob: BlobOrigin, signal?: AbortSignal): Promise<TarIndexTree> {
+    const label = `blob ${blob.digest} (${blob.compression}, layer ${blob.refId})`;
+    const payloads = blob.compression === "uncompressed" ? new UncompressedPayloads(blob.path) : new StreamPayloads(blob.path, blob.compression);
+    return indexTarStream(openDecoded(blob.path, blob.compression), label, payloads, signal);
+}

@@ -1,0 +1,15 @@
+/** Layer contents: browse, read and size a ref's layer or merged view. */
+export { openLayerContents } from "./openLayerContents";
+export { encodeLayerPath, decodeLayerPath, cleanLayerPath } from "./layerPath";
+export type {
+    LayerContents,
+    LayerEntry,
+    LayerEntryType,
+    LayerChange,
+    LayerView,
+    ContentsOrigin,
+    ContentsSourceChoice,
+    BlobOrigin,
+    ReadRange,
+    OpenContentsOptions,
+} from "./types";
