@@ -17,14 +17,27 @@ export function importJson(r: ImportReport): unknown {
     return { ...r, layers: r.layers.map((l) => ({ ...l, traits: { ...l.traits, names: undefined } })) };
 }
 
-export const importUsage = `layerscope import SOURCE WORKSPACE [--platform os/arch[/variant]] [--name IMAGE] [--snapshotter native|overlayfs] [--id PREFIX] [--state DIR] [--json]
+/** --max-layer-bytes / --max-ratio: the decompression-bomb limits, a non-negative integer (0 = none). */
+function limitFrom(name: string, v: string | undefined): number | undefined {
+    if (v === undefined) return undefined;
+    if (!/^[0-9]+$/.test(v) || !Number.isSafeInteger(Number(v))) throw new UsageError(`--${name} takes a non-negative integer (0 = no limit), got ${JSON.stringify(v)}`);
+    return Number(v);
+}
+
+const LIMITS_HELP = `  --max-layer-bytes N  refuse a layer decompressing to more than N bytes (default 64 GiB; 0 = none)
+  --max-ratio N        refuse a layer past 64 MiB decompressing to more than N times its blob
+                       size (default 1000; 0 = none): decompression bombs`;
+
+export const importUsage = `layerscope import SOURCE WORKSPACE [--platform os/arch[/variant]] [--name IMAGE] [--snapshotter native|overlayfs] [--id PREFIX] [--state DIR] [--max-layer-bytes N] [--max-ratio N] [--json]
 
   Imports an image (OCI layout directory, OCI archive tar, or docker save archive) into
   WORKSPACE (created if needed): each layer applied into snapshots/<PREFIX>-N, the refs appended
-  to layerscope.json as a Layer chain, the original blobs recorded as their blobs.`;
+  to layerscope.json as a Layer chain, the original blobs recorded as their blobs.
+
+${LIMITS_HELP}`;
 
 export async function importCommand(argv: readonly string[], ctx: CommandContext): Promise<number> {
-    const args = parseArgs(argv, { values: ["platform", "name", "snapshotter", "id", "state"], booleans: ["json"] });
+    const args = parseArgs(argv, { values: ["platform", "name", "snapshotter", "id", "state", "max-layer-bytes", "max-ratio"], booleans: ["json"] });
     if (args.positionals.length !== 2) {
         throw new UsageError(`takes SOURCE and WORKSPACE, got ${args.positionals.length} argument(s)`);
     }
@@ -35,6 +48,8 @@ export async function importCommand(argv: readonly string[], ctx: CommandContext
         snapshotter: snapshotterFrom(args.values.get("snapshotter")),
         refPrefix: args.values.get("id"),
         stateDir: args.values.get("state"),
+        maxLayerBytes: limitFrom("max-layer-bytes", args.values.get("max-layer-bytes")),
+        maxRatio: limitFrom("max-ratio", args.values.get("max-ratio")),
         signal: ctx.signal,
     });
     if (args.booleans.has("json")) {
@@ -92,18 +107,26 @@ export async function exportCommand(argv: readonly string[], ctx: CommandContext
     return 0;
 }
 
-export const verifyImageUsage = `layerscope verify-image SOURCE [--platform os/arch[/variant]] [--name IMAGE] [--json]
+export const verifyImageUsage = `layerscope verify-image SOURCE [--platform os/arch[/variant]] [--name IMAGE] [--max-layer-bytes N] [--max-ratio N] [--json]
 
   Imports the image into a temporary workspace, recomputes every layer with Layerscope's
   differ and compressors, and reports per layer: diffID, chainID and blob digest matches, the
   whiteout time and name-lookup profile read from the layer, and why anything differs ("same
   content, different compressor", "same files, different tar writer"). Exit 1 only when a
-  layer's content differs.`;
+  layer's content differs.
+
+${LIMITS_HELP}`;
 
 export async function verifyImageCommand(argv: readonly string[], ctx: CommandContext): Promise<number> {
-    const args = parseArgs(argv, { values: ["platform", "name"], booleans: ["json"] });
+    const args = parseArgs(argv, { values: ["platform", "name", "max-layer-bytes", "max-ratio"], booleans: ["json"] });
     if (args.positionals.length !== 1) throw new UsageError(`takes one SOURCE, got ${args.positionals.length} argument(s)`);
-    const report = await verifyImage(args.positionals[0]!, { platform: args.values.get("platform"), name: args.values.get("name"), signal: ctx.signal });
+    const report = await verifyImage(args.positionals[0]!, {
+        platform: args.values.get("platform"),
+        name: args.values.get("name"),
+        maxLayerBytes: limitFrom("max-layer-bytes", args.values.get("max-layer-bytes")),
+        maxRatio: limitFrom("max-ratio", args.values.get("max-ratio")),
+        signal: ctx.signal,
+    });
     if (args.booleans.has("json")) {
         ctx.print(JSON.stringify(report));
     } else {

@@ -15,6 +15,8 @@ export type ErrorCode =
     | "Corrupt"
     | "Canceled"
     | "Io"
+    /** A limit meant to stop hostile input was reached (decompression bombs); it can be raised. */
+    | "ResourceExhausted"
     | "Internal";
 
 export interface ErrorData {

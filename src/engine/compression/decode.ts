@@ -63,11 +63,11 @@ async function* unpackEStargz(path: string): AsyncGenerator<Buffer> {
     const footer = openFooter(ends.tail);
     if (footer === undefined) {
         const where = `the last ${FOOTER_SIZE} (or ${LEGACY_FOOTER_SIZE}) bytes`;
-        throw new EngineError("Corrupt", `${path}: no eStargz footer in ${where}`, { path });
+        throw new EngineError("Corrupt", `${path}: no eStargz footer in ${where}`, { path, reason: "bad-estargz-footer" });
     }
     const { tocOffset, footerSize } = footer;
     if (tocOffset < 0 || tocOffset > ends.size - footerSize) {
-        throw new EngineError("Corrupt", `${path}: eStargz TOC offset ${tocOffset} is outside the blob`, { path });
+        throw new EngineError("Corrupt", `${path}: eStargz TOC offset ${tocOffset} is outside the blob`, { path, reason: "bad-estargz-footer" });
     }
     if (tocOffset === 0) {
         return; // the tar was empty (Go's gzip reader would fail on the empty range instead)
@@ -100,7 +100,7 @@ function decodeError(err: unknown, what: string, type: CompressionType): EngineE
     const e = err as NodeJS.ErrnoException;
     if (typeof e?.code === "string" && (e.code.startsWith("Z_") || e.code === "ERR_STREAM_PREMATURE_CLOSE")) {
         const message = `${what}: not valid ${type} data: ${e.message}`;
-        return new EngineError("Corrupt", message, { path: what }, { cause: err });
+        return new EngineError("Corrupt", message, { path: what, reason: "bad-compressed-data" }, { cause: err });
     }
     return fromSystemError(err, what, `decompressing ${type}`);
 }

@@ -10,7 +10,10 @@
  * - hard links must name something already in the snapshot, resolved the same way;
  * - device nodes only when privileged; overlayfs whiteouts need mknod, so privilege too;
  * - header sizes are exact (the scanner reads exactly Header.Size payload bytes; a short stream
- *   is Corrupt) and the decompressed stream is bounded by `maxBytes`;
+ *   is Corrupt); header numbers that do not fit (ids, times, device numbers) are Corrupt;
+ * - decompression bombs: the decompressed stream is bounded by `maxBytes` and, past
+ *   RATIO_FLOOR bytes, by `maxRatio` times the compressed size (ResourceExhausted, naming the
+ *   option that raises the limit);
  * - the diffID is hashed from the same bytes that are applied.
  *
  * OCI whiteouts (image-spec layer.md "Whiteouts"): `.wh.<name>` deletes <name> from the lower
@@ -39,8 +42,15 @@ export interface ApplyOptions {
     readonly mode: ApplyMode;
     /** Ownership, device nodes and trusted.* xattrs; default: running as root. */
     readonly privileged?: boolean;
-    /** Bound on the decompressed bytes (default 64 GiB). */
+    /** Bound on the decompressed bytes (default 64 GiB; 0 = none). */
     readonly maxBytes?: number;
+    /**
+     * Bound on decompressed / compressed bytes once past RATIO_FLOOR (default 1000; 0 = none).
+     * Needs `compressedSize`.
+     */
+    readonly maxRatio?: number;
+    /** The blob's size, for `maxRatio`. */
+    readonly compressedSize?: number;
     /** Root-level entry names to leave out (the eStargz TOC, `stargz.index.json`). */
     readonly skipNames?: readonly string[];
     readonly signal?: AbortSignal;
@@ -56,6 +66,13 @@ export interface ApplyResult {
 }
 
 export const DEFAULT_MAX_LAYER_BYTES = 64 * 1024 ** 3;
+/**
+ * Deflate tops out near 1032:1 (a run of zeros), so a real gzip layer cannot pass 1000:1 unless
+ * it is nearly all zeros; zstd can reach far higher ratios, which is what bombs use.
+ */
+export const DEFAULT_MAX_RATIO = 1000;
+/** Below this many decompressed bytes the ratio is not checked (small layers of zeros are fine). */
+export const RATIO_FLOOR = 64 * 1024 * 1024;
 const MAX_LINK_HOPS = 255;
 const SLASH = 0x2f;
 const WH_PREFIX = ".wh.";
@@ -177,7 +194,7 @@ export class LayerApplier {
     async apply(source: AsyncIterable<Buffer>): Promise<ApplyResult> {
         const hash = createHash("sha256");
         let size = 0;
-        const max = this.opts.maxBytes ?? DEFAULT_MAX_LAYER_BYTES;
+        const limit = layerLimit(this.opts);
         const scanner = new TarScanner({
             raw: async () => undefined,
             entry: (e) => this.onEntry(e),
@@ -187,9 +204,7 @@ export class LayerApplier {
             for await (const chunk of source) {
                 if (this.opts.signal?.aborted) throw new EngineError("Canceled", "canceled");
                 size += chunk.length;
-                if (size > max) {
-                    throw new EngineError("Corrupt", `layer decompresses to more than ${max} bytes (the limit)`, { reason: "too-large", limit: max });
-                }
+                if (size > limit.bytes) throw limit.error(size);
                 hash.update(chunk);
                 await scanner.push(chunk).catch(tarError);
             }
@@ -251,6 +266,7 @@ export class LayerApplier {
             this.skipping = e.dataSize;
             return;
         }
+        checkNumbers(e);
         this.entries++;
         const base = parts[parts.length - 1]!;
         const baseStr = base.toString("latin1");
@@ -452,13 +468,58 @@ function setXattr(p: string, name: string, value: Buffer, raw?: Buffer, special?
     }
 }
 
-/** Scanner errors get a reason: `truncated` for a stream ending inside an entry, else `bad-tar`. */
+/**
+ * Scanner errors get the layer's context and a reason: `truncated` for a stream ending inside an
+ * entry, else the scanner's own (bad-checksum, bad-header-number, bad-pax, ...) or `bad-tar`.
+ */
 function tarError(err: unknown): never {
-    if (err instanceof EngineError && err.code === "Corrupt" && err.data.reason === undefined) {
-        const reason = /unexpected EOF/.test(err.message) ? "truncated" : "bad-tar";
-        throw new EngineError("Corrupt", `layer tar: ${err.message}`, { ...err.data, reason }, { cause: err });
+    if (err instanceof EngineError && (err.code === "Corrupt" || err.code === "Unsupported") && !/^layer /.test(err.message)) {
+        const reason = /unexpected EOF/.test(err.message) ? "truncated" : err.data.reason ?? "bad-tar";
+        throw new EngineError(err.code, `layer tar: ${err.message}`, { ...err.data, reason }, { cause: err });
     }
     throw err;
+}
+
+const U32_MAX = 0xffffffffn;
+
+/** Ids and device numbers a Linux syscall can take (uid_t, dev_t halves are 32-bit). */
+function checkNumbers(e: ScannedEntry): void {
+    for (const [field, v] of [["uid", e.uid], ["gid", e.gid], ["devmajor", e.devmajor], ["devminor", e.devminor]] as const) {
+        if (v < 0n || v > U32_MAX) {
+            const n = e.name.toString("utf8");
+            throw new EngineError("Corrupt", `layer entry ${JSON.stringify(n)}: header ${field} ${v} is outside 0..${U32_MAX}`, { path: n, reason: "bad-header-number", field });
+        }
+    }
+}
+
+interface LayerLimit {
+    readonly bytes: number;
+    error(size: number): EngineError;
+}
+
+/** The decompressed-size bound from maxBytes and maxRatio: whichever is reached first. */
+function layerLimit(opts: ApplyOptions): LayerLimit {
+    const maxBytes = opts.maxBytes === 0 ? Infinity : opts.maxBytes ?? DEFAULT_MAX_LAYER_BYTES;
+    const ratio = opts.maxRatio ?? DEFAULT_MAX_RATIO;
+    const byRatio = ratio > 0 && opts.compressedSize !== undefined ? Math.max(RATIO_FLOOR, opts.compressedSize * ratio) : Infinity;
+    if (byRatio < maxBytes) {
+        return {
+            bytes: byRatio,
+            error: (size) => new EngineError(
+                "ResourceExhausted",
+                `layer decompresses to more than ${byRatio} bytes from a ${opts.compressedSize}-byte blob (over ${ratio}:1, a decompression bomb?); if the layer is genuine, raise the limit with --max-ratio (0 = no limit)`,
+                { reason: "compression-ratio", limit: ratio, size },
+            ),
+        };
+    }
+    return {
+        bytes: maxBytes,
+        error: (size) => new EngineError(
+            "ResourceExhausted",
+            `layer decompresses to more than ${maxBytes} bytes (the limit); if the layer is genuine, raise it with --max-layer-bytes (0 = no limit)`,
+            { reason: "too-large", limit: maxBytes, size },
+        ),
+    };
 }
 
 function splitRaw(b: Buffer): Buffer[] {

@@ -126,6 +126,25 @@ export function checkDescriptor(v: unknown, what: string): Descriptor {
     };
 }
 
+const MANIFEST_TYPES: ReadonlySet<string> = new Set([MediaTypeImageManifest, MediaTypeDockerManifest]);
+const INDEX_TYPES: ReadonlySet<string> = new Set([MediaTypeImageIndex, MediaTypeDockerManifestList]);
+export const CONFIG_MEDIA_TYPES: ReadonlySet<string> = new Set([MediaTypeImageConfig, MediaTypeDockerConfig]);
+
+export const isManifestMediaType = (t: string): boolean => MANIFEST_TYPES.has(t);
+export const isIndexMediaType = (t: string): boolean => INDEX_TYPES.has(t);
+
+/**
+ * A document's own `mediaType` (optional in OCI) must be the one its descriptor named: a
+ * manifest served where an index was expected (or the reverse) is refused, not guessed at.
+ */
+export function checkDocMediaType(doc: Record<string, unknown>, desc: Descriptor | null, what: string): void {
+    if (doc.mediaType === undefined) return;
+    if (typeof doc.mediaType !== "string") throw corrupt(what, "mediaType must be a string", "bad-media-type");
+    if (desc && doc.mediaType !== desc.mediaType) {
+        throw corrupt(what, `says it is ${doc.mediaType}, its descriptor says ${desc.mediaType}`, "media-type-mismatch");
+    }
+}
+
 export function checkIndex(doc: Record<string, unknown>, what: string): ImageIndex {
     if (doc.schemaVersion !== 2) throw corrupt(what, `schemaVersion must be 2, not ${JSON.stringify(doc.schemaVersion)}`, "bad-index");
     if (!Array.isArray(doc.manifests)) throw corrupt(what, "manifests must be an array", "bad-index");

@@ -18,7 +18,8 @@ import * as path from "node:path";
 import { WHITEOUT_EPOCH, type WhiteoutTime } from "../archive/whiteoutTime";
 import { LABEL_UNCOMPRESSED } from "../cache/labels";
 import { openWorkspaceEngine, type RefReport } from "../cache/workspaceEngine";
-import { type CompressionType, detectCompression, MediaTypeDockerSchema2Layer, MediaTypeDockerSchema2LayerGzip, MediaTypeDockerSchema2LayerZstd, openDecoded } from "../compression";
+import { type CompressionType, detectCompression, fromMediaType, MediaTypeDockerSchema2Layer, MediaTypeDockerSchema2LayerGzip, MediaTypeDockerSchema2LayerZstd, openDecoded } from "../compression";
+import { readToc } from "../compression/estargz/tocReader";
 import { ContentStore } from "../content";
 import type { Digest } from "../digest/hashSink";
 import { EngineError, fromSystemError } from "../errors";
@@ -43,8 +44,10 @@ export interface ImportOptions {
     /** Ref ids are `<prefix>-1` … `<prefix>-N`; default from the image name or config digest. */
     readonly refPrefix?: string;
     readonly stateDir?: string;
-    /** Bound on each layer's decompressed size (default 64 GiB). */
+    /** Bound on each layer's decompressed size (default 64 GiB; 0 = none). */
     readonly maxLayerBytes?: number;
+    /** Bound on each layer's decompressed/compressed ratio past 64 MiB (default 1000; 0 = none). */
+    readonly maxRatio?: number;
     readonly signal?: AbortSignal;
     readonly onProgress?: (event: ImportProgress) => void;
 }
@@ -151,6 +154,7 @@ async function importResolved(img: ResolvedImage, files: Awaited<ReturnType<type
             progress("apply");
             const blobPath = store.blobPath(blob.digest);
             const compression = await detectCompression(blobPath);
+            await checkBlobKind(blobPath, compression, layer, `${files.path}: layer ${layer.index} (${layer.member})`);
             const final = path.join(snapDir, id);
             const parent = layer.index > 0 && snapshotter === "native" ? path.join(snapDir, ids[layer.index - 1]!) : null;
             const applied = await buildSnapshot(final, parent, (dir) =>
@@ -158,6 +162,8 @@ async function importResolved(img: ResolvedImage, files: Awaited<ReturnType<type
                     root: dir,
                     mode: snapshotter,
                     maxBytes: opts.maxLayerBytes,
+                    maxRatio: opts.maxRatio,
+                    compressedSize: blob.size,
                     skipNames: compression === "estargz" ? ["stargz.index.json"] : [],
                     signal: opts.signal,
                 }).then((r) => {
@@ -244,6 +250,36 @@ export async function buildSnapshot<T>(final: string, parent: string | null, fil
     } catch (err) {
         await fsp.rm(tmp, { recursive: true, force: true });
         throw err;
+    }
+}
+
+const TOC_DIGEST = "containerd.io/snapshot/stargz/toc.digest";
+
+/**
+ * The blob is what its descriptor says: a layer media type whose compression matches the bytes
+ * (eStargz is gzip); an eStargz footer points at a well-formed TOC, and a toc.digest annotation
+ * names that TOC.
+ */
+async function checkBlobKind(blobPath: string, compression: CompressionType, layer: ImageLayer, where: string): Promise<void> {
+    const desc = layer.descriptor;
+    if (!desc) return; // docker save archives carry no descriptors
+    const declared = fromMediaType(desc.mediaType);
+    if (declared === "unknown") {
+        throw new EngineError("Unsupported", `${where}: media type ${desc.mediaType} is not a layer type Layerscope can apply (encrypted? an artifact?)`, { path: where, reason: "media-type" });
+    }
+    const actual = compression === "estargz" ? "gzip" : compression;
+    if (declared !== actual) {
+        throw new EngineError("Corrupt", `${where}: media type ${desc.mediaType} says ${declared}, the blob is ${compression}`, { path: where, reason: "media-type-mismatch" });
+    }
+    const want = desc.annotations?.[TOC_DIGEST];
+    if (compression !== "estargz") {
+        if (want === undefined) return;
+        throw new EngineError("Corrupt", `${where}: annotated as eStargz (toc.digest ${want}) but the blob has no eStargz footer`, { path: where, reason: "bad-estargz-footer" });
+    }
+    // A footer was found: it and the TOC it points at must hold, annotated or not.
+    const toc = await readToc(blobPath);
+    if (want !== undefined && toc.digest !== want) {
+        throw new EngineError("Corrupt", `${where}: the eStargz TOC has digest ${toc.digest}, the toc.digest annotation says ${want}`, { path: where, reason: "toc-digest-mismatch" });
     }
 }
 

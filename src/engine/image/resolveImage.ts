@@ -12,12 +12,15 @@ import {
     AnnotationImageName,
     AnnotationRefName,
     checkConfig,
+    checkDocMediaType,
     checkIndex,
     checkManifest,
     corrupt,
+    CONFIG_MEDIA_TYPES,
     type Descriptor,
     type ImageConfig,
     type ImageManifest,
+    isManifestMediaType,
     layerHistory,
     MAX_JSON_BYTES,
     MediaTypeDockerManifestList,
@@ -112,22 +115,32 @@ async function resolveOci(files: FileAccess, opts: ResolveOptions): Promise<Reso
             throw new EngineError("Unsupported", `${files.path}: oci-layout version ${JSON.stringify(doc.imageLayoutVersion)} (only 1.0.0)`, { path: files.path });
         }
     }
-    const top = checkIndex(parseJson(await readMember(files, "index.json", null, "index.json"), `${files.path}: index.json`), `${files.path}: index.json`);
+    const topDoc = parseJson(await readMember(files, "index.json", null, "index.json"), `${files.path}: index.json`);
+    checkDocMediaType(topDoc, null, `${files.path}: index.json`);
+    const top = checkIndex(topDoc, `${files.path}: index.json`);
     const candidates: Candidate[] = [];
+    /** Descriptors that are neither an index nor an image (artifacts): skipped, as containerd does. */
+    const others: string[] = [];
     const walk = async (descs: readonly Descriptor[], name: string | null, depth: number): Promise<void> => {
         for (const d of descs) {
             const n = d.annotations?.[AnnotationRefName] ?? d.annotations?.[AnnotationImageName] ?? name;
             if (d.mediaType === MediaTypeImageIndex || d.mediaType === MediaTypeDockerManifestList) {
                 if (depth > 4) throw corrupt(files.path, "indexes nested more than 4 deep", "bad-index");
                 const what = `index ${d.digest}`;
-                const idx = checkIndex(parseJson(await readMember(files, blobMember(d.digest), d, what), what), what);
-                await walk(idx.manifests, n, depth + 1);
-            } else {
+                const doc = parseJson(await readMember(files, blobMember(d.digest), d, what), what);
+                checkDocMediaType(doc, d, what);
+                await walk(checkIndex(doc, what).manifests, n, depth + 1);
+            } else if (isManifestMediaType(d.mediaType)) {
                 candidates.push({ desc: d, name: n });
+            } else {
+                others.push(`${d.digest} (${d.mediaType})`);
             }
         }
     };
     await walk(top.manifests, null, 0);
+    if (candidates.length === 0 && others.length > 0) {
+        throw new EngineError("Unsupported", `${files.path}: holds no image manifest, only ${others.join(", ")}`, { path: files.path, reason: "media-type" });
+    }
     const named = opts.name === undefined ? candidates : candidates.filter((c) => nameMatches(opts.name!, c));
     if (named.length === 0) {
         const names = [...new Set(candidates.map((c) => c.name).filter(Boolean))].join(", ") || "(none named)";
@@ -138,14 +151,23 @@ async function resolveOci(files: FileAccess, opts: ResolveOptions): Promise<Reso
     for (const c of named) {
         if (c.desc.platform && (c.desc.platform.os === "unknown" || !platformMatches(want, c.desc.platform))) continue;
         const what = `manifest ${c.desc.digest}`;
-        const manifest = checkManifest(parseJson(await readMember(files, blobMember(c.desc.digest), c.desc, what), what), what);
+        const mdoc = parseJson(await readMember(files, blobMember(c.desc.digest), c.desc, what), what);
+        checkDocMediaType(mdoc, c.desc, what);
+        const manifest = checkManifest(mdoc, what);
         const cwhat = `config ${manifest.config.digest}`;
+        if (!CONFIG_MEDIA_TYPES.has(manifest.config.mediaType)) {
+            others.push(`${c.desc.digest} (config ${manifest.config.mediaType})`);
+            continue;
+        }
         const config = checkConfig(parseJson(await readMember(files, blobMember(manifest.config.digest), manifest.config, cwhat), cwhat), cwhat);
         const platform = c.desc.platform ?? normalize({ os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) });
         if (!platformMatches(want, platform)) continue;
         loaded.push({ c, manifest, config, configDigest: manifest.config.digest, platform });
     }
     const digests = [...new Set(loaded.map((l) => l.c.desc.digest))];
+    if (digests.length === 0 && loaded.length === 0 && others.length > 0 && named.every((c) => !c.desc.platform || platformMatches(want, c.desc.platform))) {
+        throw new EngineError("Unsupported", `${files.path}: no image config among ${others.join(", ")} (artifacts, not images?)`, { path: files.path, reason: "media-type" });
+    }
     if (digests.length === 0) {
         const have = named.map((c) => (c.desc.platform ? formatPlatform(c.desc.platform) : "(from config)")).join(", ");
         throw new EngineError("NotFound", `${files.path}: no image for platform ${formatPlatform(want)} (manifests: ${have}); pass --platform`, { path: files.path, reason: "no-such-platform" });

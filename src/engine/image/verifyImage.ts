@@ -67,7 +67,7 @@ export interface ImageVerification {
     readonly layers: readonly LayerVerification[];
 }
 
-export interface VerifyImageOptions extends Pick<ImportOptions, "platform" | "name" | "maxLayerBytes" | "signal" | "onProgress"> {
+export interface VerifyImageOptions extends Pick<ImportOptions, "platform" | "name" | "maxLayerBytes" | "maxRatio" | "signal" | "onProgress"> {
     /** Keep the temporary workspace in this directory (must not exist) instead of a temp dir. */
     readonly workspace?: string;
 }
@@ -76,7 +76,7 @@ export async function verifyImage(source: string, opts: VerifyImageOptions = {})
     const tmp = await fsp.mkdtemp(path.join(tmpdir(), "layerscope-verify-"));
     const ws = opts.workspace ?? path.join(tmp, "ws");
     try {
-        const imported = await importImage(source, ws, { platform: opts.platform, name: opts.name, snapshotter: "native", refPrefix: "layer", maxLayerBytes: opts.maxLayerBytes, signal: opts.signal, onProgress: opts.onProgress });
+        const imported = await importImage(source, ws, { platform: opts.platform, name: opts.name, snapshotter: "native", refPrefix: "layer", maxLayerBytes: opts.maxLayerBytes, maxRatio: opts.maxRatio, signal: opts.signal, onProgress: opts.onProgress });
         const engine = await openWorkspaceEngine(ws);
         const imageChain = chainIDs(imported.layers.map((l) => l.diffID));
         const ourDiffIDs: Digest[] = [];

@@ -9,8 +9,12 @@ import { EngineError } from "../../errors";
 const INT64_MAX = (1n << 63n) - 1n;
 const INT64_MIN = -(1n << 63n);
 
-export function headerError(what: string): EngineError {
-    return new EngineError("Corrupt", `error reading from source tar: archive/tar: invalid tar header (${what})`);
+/**
+ * Go's tar.ErrHeader. `reason` tells hostile-input classes apart for callers and tests:
+ * bad-checksum, bad-header-number, bad-pax, bad-tar.
+ */
+export function headerError(what: string, reason = "bad-tar"): EngineError {
+    return new EngineError("Corrupt", `error reading from source tar: archive/tar: invalid tar header (${what})`, { reason });
 }
 
 /** parseString: the bytes up to the first NUL. */
@@ -34,7 +38,7 @@ export function parseOctal(b: Buffer, field: string): bigint {
     }
     const s = parseString(b.subarray(start, end));
     if (s.length === 0 || !/^[0-7]+$/.test(s.toString("latin1"))) {
-        throw headerError(`${field} is not octal`);
+        throw headerError(`${field} is not octal`, "bad-header-number");
     }
     return BigInt(`0o${s.toString("latin1")}`);
 }
@@ -48,12 +52,12 @@ export function parseNumeric(b: Buffer, field: string): bigint {
             let c = b[i]! ^ inv;
             if (i === 0) c &= 0x7f;
             if (x >> 56n > 0n) {
-                throw headerError(`${field} overflows int64`);
+                throw headerError(`${field} overflows int64`, "bad-header-number");
             }
             x = (x << 8n) | BigInt(c);
         }
         if (x >> 63n > 0n) {
-            throw headerError(`${field} overflows int64`);
+            throw headerError(`${field} overflows int64`, "bad-header-number");
         }
         return inv === 0xff ? -x - 1n : x;
     }
@@ -93,13 +97,13 @@ export function parsePAXTime(s: string, key: string): UnixTime {
     let sn = dot >= 0 ? s.slice(dot + 1) : "";
     const secs = parseDecimalInt64(ss);
     if (secs === undefined) {
-        throw headerError(`PAX ${key} ${JSON.stringify(s)}`);
+        throw headerError(`PAX ${key} ${JSON.stringify(s)}`, "bad-pax");
     }
     if (sn.length === 0) {
         return unixTime(secs, 0n);
     }
     if (!/^[0-9]*$/.test(sn)) {
-        throw headerError(`PAX ${key} ${JSON.stringify(s)}`);
+        throw headerError(`PAX ${key} ${JSON.stringify(s)}`, "bad-pax");
     }
     sn = sn.length < 9 ? sn.padEnd(9, "0") : sn.slice(0, 9);
     const nsecs = BigInt(sn);
@@ -119,22 +123,22 @@ export function parsePAXRecords(payload: Buffer): Map<string, Buffer> {
         const sp = rest.indexOf(0x20);
         const n = sp < 0 ? undefined : parseDecimalInt64(rest.subarray(0, sp).toString("latin1"));
         if (n === undefined || n < 5n || BigInt(rest.length) < n || Number(n) - 1 < sp + 1) {
-            throw headerError("PAX record length");
+            throw headerError("PAX record length", "bad-pax");
         }
         const len = Number(n);
         if (rest[len - 1] !== 0x0a) {
-            throw headerError("PAX record without newline");
+            throw headerError("PAX record without newline", "bad-pax");
         }
         const rec = rest.subarray(sp + 1, len - 1);
         const eq = rec.indexOf(0x3d);
         if (eq <= 0) {
-            throw headerError("PAX record without key");
+            throw headerError("PAX record without key", "bad-pax");
         }
         const key = rec.subarray(0, eq).toString("latin1");
         const value = rec.subarray(eq + 1);
         const bad = PAX_NO_NUL_VALUES.has(key) ? value.includes(0) : key.includes("\u0000");
         if (bad) {
-            throw headerError(`PAX record ${key} holds a NUL`);
+            throw headerError(`PAX record ${key} holds a NUL`, "bad-pax");
         }
         records.set(key, value);
         rest = rest.subarray(len);

@@ -38,7 +38,7 @@ function blockFormat(b: Buffer): BlockFormat {
     try {
         value = parseOctal(b.subarray(148, 156), "chksum");
     } catch {
-        throw headerError("checksum field");
+        throw headerError("checksum field", "bad-checksum");
     }
     let unsigned = 0;
     let signed = 0;
@@ -48,7 +48,7 @@ function blockFormat(b: Buffer): BlockFormat {
         signed += c >= 0x80 ? c - 256 : c;
     }
     if (value !== BigInt(unsigned) && value !== BigInt(signed)) {
-        throw headerError("checksum mismatch");
+        throw headerError("checksum mismatch", "bad-checksum");
     }
     const magic = b.toString("latin1", 257, 263);
     if (magic === "ustar\0" && b.toString("latin1", 508, 512) === "tar\0") {

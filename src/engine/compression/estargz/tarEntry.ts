@@ -36,14 +36,14 @@ const HEADER_ONLY: ReadonlySet<number> = new Set([0x31, 0x32, 0x33, 0x34, 0x35, 
 function int64Record(key: string, v: Buffer): bigint {
     const n = parseDecimalInt64(v.toString("latin1"));
     if (n === undefined) {
-        throw headerError(`PAX ${key} ${JSON.stringify(v.toString("latin1"))}`);
+        throw headerError(`PAX ${key} ${JSON.stringify(v.toString("latin1"))}`, "bad-pax");
     }
     return n;
 }
 
 function toSafeSize(n: bigint): number {
     if (n > BigInt(Number.MAX_SAFE_INTEGER)) {
-        throw new EngineError("Unsupported", `a tar entry of ${n} bytes is too large`);
+        throw new EngineError("Unsupported", `a tar entry of ${n} bytes is too large`, { reason: "bad-header-number" });
     }
     return Number(n);
 }
@@ -58,7 +58,7 @@ export function mergeEntry(
     let mtime = unixTime(hdr.mtime, 0n);
     for (const [key, v] of pax ?? []) {
         if (key.startsWith("GNU.sparse.")) {
-            throw new EngineError("Unsupported", "GNU sparse files are not supported in eStargz input", { key });
+            throw new EngineError("Unsupported", "GNU sparse files are not supported in eStargz input", { key, reason: "sparse" });
         }
         if (v.length === 0) {
             continue; // keep the USTAR value
@@ -90,7 +90,7 @@ export function mergeEntry(
         typeflag = name.length > 0 && name[name.length - 1] === 0x2f ? TYPE_DIR : TYPE_REG;
     }
     if (size < 0n) {
-        throw headerError("negative size");
+        throw headerError("negative size", "bad-header-number");
     }
     const logical = toSafeSize(size);
     return {

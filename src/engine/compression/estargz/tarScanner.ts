@@ -151,7 +151,7 @@ export class TarScanner {
         }
         const hdr = decodeHeaderBlock(b);
         if (hdr.size < 0n) {
-            throw headerError("negative size");
+            throw headerError("negative size", "bad-header-number");
         }
         switch (hdr.typeflag) {
             case TYPE_XHEADER:
@@ -167,7 +167,7 @@ export class TarScanner {
 
     private async startMeta(hdr: HeaderBlock): Promise<void> {
         if (hdr.size > BigInt(META_LIMIT)) {
-            throw new EngineError("Unsupported", `tar extended header of ${hdr.size} bytes exceeds ${META_LIMIT}`);
+            throw new EngineError("Unsupported", `tar extended header of ${hdr.size} bytes exceeds ${META_LIMIT}`, { reason: "too-large" });
         }
         const size = Number(hdr.size);
         this.meta = { hdr, buf: Buffer.alloc(size), used: 0 };
