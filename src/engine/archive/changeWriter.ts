@@ -222,6 +222,7 @@ export class ChangeWriter {
                     throw this.changed(rel, "grew");
                 }
             }
+            file.verify?.();
         } finally {
             file.close();
         }

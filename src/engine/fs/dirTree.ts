@@ -94,6 +94,21 @@ export class DirTree implements TreeReader {
                         else resolve(n);
                     });
                 }),
+            verify: () => {
+                let now: FileStat;
+                try {
+                    now = toFileStat(fstatSync(fd, { bigint: true }));
+                } catch (err) {
+                    throw fromSystemError(err, where, "checking a file after reading it");
+                }
+                if (now.size !== expect.size || now.mtimeNs !== expect.mtimeNs || now.mode !== expect.mode || now.uid !== expect.uid || now.gid !== expect.gid) {
+                    throw new EngineError(
+                        "ChangedWhileReading",
+                        `${where}: was modified while the layer was being written (its size, mode, owner or mtime changed); retry when the tree is not being modified`,
+                        { path: where },
+                    );
+                }
+            },
             close: () => closeSync(fd),
         };
     }

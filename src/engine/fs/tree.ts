@@ -14,6 +14,11 @@ export interface FileReader {
     /** Reads up to `length` bytes at `position` into `buf` at `offset`; 0 at end of file. */
     readSync(buf: Buffer, offset: number, length: number, position: number): number;
     readAsync(buf: Buffer, offset: number, length: number, position: number): Promise<number>;
+    /**
+     * After the last read: throws ChangedWhileReading if the open file's size, mode, owner or
+     * mtime is no longer what the walk saw (a same-size rewrite while it was read).
+     */
+    verify?(): void;
     close(): void;
 }
 
