@@ -39,12 +39,17 @@ function arrayOf<T>(item: Check<T>): Check<readonly T[]> {
     return (x): x is readonly T[] => Array.isArray(x) && x.every(item);
 }
 
-/** An object whose listed fields all pass their checks (other fields are ignored). */
+const own = (x: Rec, k: string): boolean => Object.prototype.hasOwnProperty.call(x, k);
+
+/**
+ * An object whose listed fields are its own and all pass their checks (other fields are
+ * ignored). Own: a field inherited from a prototype is not data that crossed the boundary.
+ */
 function shape<T>(fields: { readonly [K in keyof T]-?: Check<T[K]> }): Check<T> {
     return (x): x is T => {
         if (!isRec(x)) return false;
         for (const [k, check] of Object.entries(fields) as [string, Check<unknown>][]) {
-            if (!check(x[k])) return false;
+            if (!own(x, k) || !check(x[k])) return false;
         }
         return true;
     };
@@ -135,7 +140,7 @@ type Table<U extends { type: string }> = { readonly [T in U["type"]]: Check<Omit
 
 function union<U extends { type: string }>(table: Table<U>): Check<U> {
     return (x): x is U => {
-        if (!isRec(x) || typeof x.type !== "string" || !Object.prototype.hasOwnProperty.call(table, x.type)) {
+        if (!isRec(x) || !own(x, "type") || typeof x.type !== "string" || !own(table, x.type)) {
             return false;
         }
         return (table as Record<string, Check<unknown>>)[x.type]!(x);
