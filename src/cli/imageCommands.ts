@@ -2,7 +2,7 @@
  * The image commands: import, verify-image, export. Each prints one JSON object with --json, or
  * a short table.
  */
-import { exportOci, importImage, type ImportReport, parseCompressionType, parsePlatform, parseWhiteoutTime, verifyImage } from "../engine";
+import { describeNameProfile, exportOci, importImage, type ImportReport, parseCompressionType, parsePlatform, parseWhiteoutTime, verifyImage } from "../engine";
 import { parseArgs, UsageError } from "./args";
 import type { CommandContext } from "./context";
 import { gzipImplFrom } from "./workspaceCommands";
@@ -111,9 +111,10 @@ export const verifyImageUsage = `layerscope verify-image SOURCE [--platform os/a
 
   Imports the image into a temporary workspace, recomputes every layer with Layerscope's
   differ and compressors, and reports per layer: diffID, chainID and blob digest matches, the
-  whiteout time and name-lookup profile read from the layer, and why anything differs ("same
-  content, different compressor", "same files, different tar writer"). Exit 1 only when a
-  layer's content differs.
+  whiteout time and name-lookup profile read from the layer and replayed ("identical after
+  inference" when the layer matches only with them), and why anything differs ("same content,
+  different compressor", "same files, different tar writer"). Exit 1 only when a layer's
+  content differs.
 
 ${LIMITS_HELP}`;
 
@@ -137,7 +138,7 @@ export async function verifyImageCommand(argv: readonly string[], ctx: CommandCo
             ctx.print(`  diffID   ${mark(l.diffID)}  image ${l.diffID.image}  recomputed ${l.diffID.recomputed}`);
             ctx.print(`  chainID  ${mark(l.chainID)}  image ${l.chainID.image}  recomputed ${l.chainID.recomputed}`);
             ctx.print(`  blob     ${mark(l.blob)}  (${l.blob.compression})  image ${l.blob.image}  recomputed ${l.blob.recomputed}`);
-            ctx.print(`  profile  whiteout time ${l.profile.whiteoutTime} (${l.profile.whiteoutTimeSource}); name lookup: ${l.profile.nameLookup}`);
+            ctx.print(`  profile  whiteout time ${l.profile.whiteoutTime} (${l.profile.whiteoutTimeSource}); name lookup: ${l.profile.names ? describeNameProfile(l.profile.names) : l.profile.nameLookup}`);
             for (const e of l.explanation) ctx.print(`  ${e}`);
             for (const d of l.contentDifferences) ctx.print(`  differs: ${d}`);
         }

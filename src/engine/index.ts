@@ -5,6 +5,7 @@
 export { EngineError, isEngineError, type ErrorCode } from "./errors";
 export { writeDiff, type WriteDiffOptions, type DiffResult } from "./diff/writeDiff";
 export { parseWhiteoutTime, WHITEOUT_EPOCH, type WhiteoutTime } from "./archive/whiteoutTime";
+export { describeNameProfile, type NameProfile } from "./archive/nameLookup";
 export { chainID, chainIDs } from "./identity/chainID";
 export type { Digest } from "./digest/hashSink";
 export type { ByteSink } from "./archive/tarStream";

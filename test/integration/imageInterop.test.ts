@@ -239,6 +239,49 @@ describe("images from other writers", () => {
     });
 });
 
+describe("a writer that looked user and group names up (containerd < 1.6.20, BuildKit < v0.12)", () => {
+    const go = has("go") ? "go" : null;
+    it("verify-image replays the names read from the layer: \"identical after inference\", the names in the profile", { skip: (!oracle && "LAYERSCOPE_ORACLE not set") || (!go && "needs Go (golang-go) to build test/fixtures/tools/tar-names.go") }, () => {
+        const tool = join(work, "tar-names");
+        execFileSync("go", ["build", "-o", tool, join(root, "test", "fixtures", "tools", "tar-names.go")], { env: { ...process.env, GO111MODULE: "off", GOFLAGS: "", CGO_ENABLED: "0" } });
+        const empty = join(work, "names-empty");
+        fs.mkdirSync(empty, { recursive: true });
+        const snaps = ["base", "app", "config"].map((n) => join(ws, "snapshots", n));
+        // Names as a host's user database would give them; 1000's is longer than USTAR's 32 bytes (a PAX uname record).
+        const longName = "a-user-name-from-an-ldap-directory-41ch";
+        const names = ["-u", "0=root", "-g", "0=root", "-u", `1000=${longName}`, "-g", "1000=staff"];
+        const layers = snaps.map((upper, i) => {
+            const plain = join(work, `names-${i}.tar`);
+            execFileSync(oracle!, ["diff", "--whiteout-time", "0", i === 0 ? empty : snaps[i - 1]!, upper, plain]);
+            // The rewrite is faithful: without names it gives back the oracle's bytes.
+            assert.ok(execFileSync(tool, [], { input: fs.readFileSync(plain), maxBuffer: 1 << 28 }).equals(fs.readFileSync(plain)), "tar-names without names changes nothing");
+            const named = execFileSync(tool, names, { input: fs.readFileSync(plain), maxBuffer: 1 << 28 });
+            assert.ok(!named.equals(fs.readFileSync(plain)));
+            const tar = join(work, `names-${i}.named.tar`);
+            fs.writeFileSync(tar, named);
+            const blob = join(work, `names-${i}.tar.gz`);
+            execFileSync(oracle!, ["compress", "gzip", tar, blob]);
+            return { blob: fs.readFileSync(blob), mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", diffID: sha256(named) };
+        });
+        const layout = join(work, "names-img");
+        writeLayout(layout, layers);
+        const v = ok("verify-image", layout, "--json");
+        assert.equal(v.ok, true);
+        for (const l of v.layers) {
+            assert.equal(l.verdict, "identical after inference", JSON.stringify(l));
+            assert.equal(l.diffID.match, true);
+            assert.equal(l.blob.match, true);
+            assert.equal(l.profile.nameLookup, "looked up");
+            assert.equal(l.profile.names.users["0"], "root");
+            assert.match(l.explanation[0], /identical after inference: .*uid 0 → "root"/);
+        }
+        if (isRoot) {
+            assert.equal(v.layers[0].profile.names.users["1000"], longName);
+            assert.equal(v.layers[0].profile.names.groups["1000"], "staff");
+        }
+    });
+});
+
 describe("multi-platform indexes", () => {
     it("picks the host's platform by default, another with --platform, and names the ones there are when none fits", () => {
         const dir = join(work, "multi");

@@ -40,6 +40,26 @@ describe("Go archive/tar header encoding", () => {
         assert.equal(field(blk, 154, 2), "\0 ");
     });
 
+    it("writes spec vector 5 exactly with root/root names (a writer that looked them up): checksum 011272", () => {
+        const blk = encodeHeader(hdr({ name: Buffer.from("a/"), typeflag: TypeDir, mode: 0o755, uname: Buffer.from("root"), gname: Buffer.from("root") }), "pax");
+        assert.equal(blk.length, 512, "short ASCII names fit USTAR");
+        assert.equal(field(blk, 265, 32), `root${"\0".repeat(28)}`);
+        assert.equal(field(blk, 297, 32), `root${"\0".repeat(28)}`);
+        assert.equal(field(blk, 148, 8), "011272\0 ");
+    });
+
+    it("puts a user name longer than 32 bytes (or not ASCII) in a PAX uname record, as Go does", () => {
+        const long = "u".repeat(33);
+        const blocks = encodeHeader(hdr({ uname: Buffer.from(long), gname: Buffer.from("grüppe") }), "pax");
+        assert.equal(blocks.length, 3 * 512, "PAX header, its records, the entry");
+        // Checked against Go 1.19's tar.Writer with the same header (FormatPAX): same 1536 bytes.
+        const records = blocks.subarray(512, 1024).toString("utf8").replace(/\0+$/, "");
+        assert.equal(records, `17 gname=grüppe\n43 uname=${long}\n`);
+        const main = blocks.subarray(1024);
+        assert.equal(field(main, 265, 32), long.slice(0, 32), "the USTAR field keeps the ASCII prefix");
+        assert.equal(field(main, 297, 32), `grppe${"\0".repeat(27)}`, "non-ASCII bytes dropped (toASCII)");
+    });
+
     it("splits long ASCII names into prefix and name, keeping a directory's trailing slash", () => {
         const name = `names/dir-${"E".repeat(94)}/`;
         const [prefix, rest] = splitUSTARPath(Buffer.from(name))!;

@@ -1,6 +1,7 @@
 /**
  * Mirrors containerd `archive/tar.go` `ChangeWriter` (v1.6.20+ / 2.x: no user or group name
- * lookups): turns continuity-style changes into the entries of an OCI layer tar.
+ * lookups; with a NameLookup, the names earlier versions' lookups gave): turns continuity-style
+ * changes into the entries of an OCI layer tar.
  *
  * - Delete: a `.wh.<name>` regular file, mode 0, owned by 0:0, at the whiteout time, written with
  *   the Go header format unset (so its time is rounded, never PAX-timestamped);
@@ -29,6 +30,7 @@ import {
     TypeReg,
     TypeSymlink,
 } from "./goTar";
+import type { NameLookup } from "./nameLookup";
 import type { TarStream } from "./tarStream";
 import type { WhiteoutTime } from "./whiteoutTime";
 
@@ -46,6 +48,8 @@ export class ChangeWriter {
         private readonly out: TarStream,
         private readonly source: TreeReader,
         private readonly whiteoutTime: WhiteoutTime,
+        /** Replays a writer that looked names up (Go's tar.FileInfoHeader); whiteouts get none. */
+        private readonly names?: NameLookup,
     ) {}
 
     /** A ChangeFunc: paths in continuity's "/a/b" form (or relative, from includeParents). */
@@ -101,6 +105,10 @@ export class ChangeWriter {
             name = Buffer.concat([name, Buffer.from("/")]);
         }
         const hdr = fileInfoHeader(name, stat, link);
+        if (this.names) {
+            hdr.uname = this.names.users.get(stat.uid);
+            hdr.gname = this.names.groups.get(stat.gid);
+        }
 
         let additionalLinks: Buffer[] | undefined;
         const isHardlink = !isDir(stat) && stat.nlink > 1n;

@@ -35,6 +35,12 @@ export interface TarHeader {
     mtime: bigint;
     devmajor: bigint;
     devminor: bigint;
+    /**
+     * User and group names (raw bytes); unset or empty for containerd >= 1.6.20, which does no
+     * lookups. Set when replaying a writer that did (see nameLookup.ts).
+     */
+    uname?: Buffer;
+    gname?: Buffer;
     /** Extra PAX records (e.g. SCHILY.xattr.security.capability), values as raw bytes. */
     paxRecords?: ReadonlyMap<string, Buffer>;
 }
@@ -46,6 +52,8 @@ const maxSpecialFileSize = 1 << 20;
 
 /** Go's zero time.Time (0001-01-01T00:00:00Z) in Unix seconds: `IsZero()` mtimes are written as 0. */
 const GO_ZERO_TIME_UNIX = -62135596800n;
+
+const EMPTY = Buffer.alloc(0);
 
 const F_USTAR = 1;
 const F_PAX = 2;
@@ -153,8 +161,10 @@ function templateV7Plus(h: TarHeader, fmtStr: StrFmt): Buffer {
     formatOctal(blk, 116, 8, BigInt(h.gid));
     formatOctal(blk, 124, 12, h.size);
     formatOctal(blk, 136, 12, h.mtime === GO_ZERO_TIME_UNIX ? 0n : h.mtime);
-    // uname and gname are empty (containerd >= 1.6.20 does no name lookups): formatString of ""
-    // writes a single NUL into an already zero field.
+    // Empty names (containerd >= 1.6.20 does no lookups): formatString of "" writes a single NUL
+    // into an already zero field.
+    if (h.uname && h.uname.length > 0) fmtStr(blk, 265, 32, h.uname);
+    if (h.gname && h.gname.length > 0) fmtStr(blk, 297, 32, h.gname);
     formatOctal(blk, 329, 8, h.devmajor);
     formatOctal(blk, 337, 8, h.devminor);
     return blk;
@@ -223,6 +233,8 @@ function allowedFormats(h: TarHeader, requested: RequestedFormat): Allowed {
 
     verifyString(h.name, 100, "Name", "path");
     verifyString(h.linkname, 100, "Linkname", "linkpath");
+    verifyString(h.uname ?? EMPTY, 32, "Uname", "uname");
+    verifyString(h.gname ?? EMPTY, 32, "Gname", "gname");
     verifyNumeric(BigInt(h.mode), 8, "Mode", null);
     verifyNumeric(BigInt(h.uid), 8, "Uid", "uid");
     verifyNumeric(BigInt(h.gid), 8, "Gid", "gid");

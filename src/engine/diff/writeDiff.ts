@@ -4,6 +4,7 @@
  * the layer tar to `output` while hashing it into the diffID.
  */
 import { ChangeWriter } from "../archive/changeWriter";
+import type { NameLookup } from "../archive/nameLookup";
 import { writableSink } from "../archive/sinks";
 import { type ByteSink, type FdSink, TarStream } from "../archive/tarStream";
 import { WHITEOUT_EPOCH, type WhiteoutTime } from "../archive/whiteoutTime";
@@ -25,6 +26,11 @@ export interface WriteDiffOptions {
     readonly overlay?: boolean;
     /** Whiteout mtime; the containerd 2.x default is the Unix epoch. */
     readonly whiteoutTime?: WhiteoutTime;
+    /**
+     * uname/gname per uid/gid, replaying a writer that looked names up (containerd < 1.6.20,
+     * BuildKit < v0.12); without it no names are written, as containerd >= 1.6.20 does.
+     */
+    readonly names?: NameLookup;
     /**
      * Receives the tar bytes (optional: without it only the diffID and size are computed). An
      * FdSink (e.g. an AtomicFileSink) is written on the digest worker thread.
@@ -78,7 +84,7 @@ export async function writeDiff(opts: WriteDiffOptions): Promise<DiffResult> {
     const job = DigestJob.start(fd, "the layer tar");
     try {
         const out = new TarStream(job.ring, job, sinks);
-        const cw = new ChangeWriter(out, upper, opts.whiteoutTime ?? WHITEOUT_EPOCH);
+        const cw = new ChangeWriter(out, upper, opts.whiteoutTime ?? WHITEOUT_EPOCH, opts.names);
         if (opts.overlay) {
             await overlayChanges(upper, lower, ROOT, cw.handleChange, opts.signal);
         } else {

@@ -4,6 +4,7 @@
  * an image's layer with the one our differ writes from the applied trees and names the traits
  * that differ.
  */
+import { NameLookupCollector, type NameProfile } from "../archive/nameLookup";
 import type { ScannedEntry } from "../compression/estargz/tarEntry";
 
 export interface TarTraits {
@@ -19,6 +20,8 @@ export interface TarTraits {
     readonly whiteoutMtimes: readonly string[];
     readonly subSecondMtimes: number;
     readonly globalHeaders: number;
+    /** The names the writer looked up per uid/gid (null: it wrote none), whiteouts aside. */
+    readonly nameProfile: NameProfile | null;
 }
 
 const MAX_NAMES = 1_000_000;
@@ -42,6 +45,7 @@ export class TarTraitCollector {
     private readonly whiteoutMtimes = new Set<string>();
     private subSecondMtimes = 0;
     private globalHeaders = 0;
+    private readonly lookups = new NameLookupCollector();
 
     add(e: ScannedEntry): void {
         if (e.typeflag === 0x67) {
@@ -60,6 +64,8 @@ export class TarTraitCollector {
         if (base.startsWith(".wh.") && !base.startsWith(".wh..wh.")) {
             this.whiteouts++;
             this.whiteoutMtimes.add(e.mtime.sec.toString());
+        } else if (!base.startsWith(".wh.")) {
+            this.lookups.add({ uid: Number(e.uid), gid: Number(e.gid), uname: e.uname, gname: e.gname });
         }
     }
 
@@ -75,6 +81,7 @@ export class TarTraitCollector {
             whiteoutMtimes: [...this.whiteoutMtimes].sort(),
             subSecondMtimes: this.subSecondMtimes,
             globalHeaders: this.globalHeaders,
+            nameProfile: this.lookups.result(),
         };
     }
 }

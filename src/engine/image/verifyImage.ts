@@ -3,7 +3,10 @@
  * recomputes every layer with our differ (containerd's ChangeWriter, with the whiteout time read
  * from the layer's own whiteouts), and judges each layer:
  *
- * - "identical": same diffID and the same blob bytes from our compressor;
+ * - "identical": same diffID and the same blob bytes from our compressor, with containerd 2.x's
+ *   defaults (no name lookups, whiteouts at the epoch);
+ * - "identical after inference": the same, once the profile read from the layer is replayed: the
+ *   user/group names its writer looked up (uid -> uname, gid -> gname) and its whiteout time;
  * - "same content, different compressor": the diffID matches, the blob does not;
  * - "same files, different tar writer": the diffID differs, but applying our tar to the parent
  *   gives the same tree as applying the image's; the writer traits that differ are named;
@@ -23,9 +26,10 @@ import { applyLayer } from "./applyLayer";
 import { compareTrees } from "./compareTrees";
 import { buildSnapshot, importImage, type ImportedLayer, type ImportOptions } from "./importImage";
 import { TarTraitCollector, type TarTraits } from "./tarTraits";
+import { describeNameProfile, type NameProfile, toNameLookup } from "../archive/nameLookup";
 import { createHash } from "node:crypto";
 
-export type LayerVerdict = "identical" | "same content, different compressor" | "same files, different tar writer" | "content differs";
+export type LayerVerdict = "identical" | "identical after inference" | "same content, different compressor" | "same files, different tar writer" | "content differs";
 
 export interface Match {
     readonly image: string;
@@ -47,6 +51,8 @@ export interface LayerVerification {
         readonly whiteoutTime: string;
         readonly whiteoutTimeSource: string;
         readonly nameLookup: "none" | "looked up";
+        /** uid/gid -> name as the original writer looked them up, replayed on the recompute. */
+        readonly names: NameProfile | null;
     };
     readonly verdict: LayerVerdict;
     /** Plain sentences: why the digests differ. */
@@ -92,7 +98,8 @@ export async function verifyImage(source: string, opts: VerifyImageOptions = {})
             const inputs = await engine.workspace.views.blobInputs(ref, opts.signal);
             let tar;
             try {
-                tar = await writeDiff({ ...inputs, whiteoutTime: { seconds: BigInt(whiteoutTime) }, output: tee, signal: opts.signal });
+                const names = l.traits.nameProfile ? toNameLookup(l.traits.nameProfile) : undefined;
+                tar = await writeDiff({ ...inputs, whiteoutTime: { seconds: BigInt(whiteoutTime) }, names, output: tee, signal: opts.signal });
                 await sink.commit();
             } catch (err) {
                 await sink.abort();
@@ -112,7 +119,16 @@ export async function verifyImage(source: string, opts: VerifyImageOptions = {})
                 await fsp.rm(check, { recursive: true, force: true });
             }
             await fsp.rm(tarFile, { force: true });
-            const verdict: LayerVerdict = cmp.diffMatch ? (cmp.blobMatch ? "identical" : "same content, different compressor") : contentDifferences.length === 0 ? "same files, different tar writer" : "content differs";
+            const inferred = l.traits.nameProfile !== null || (l.whiteoutTime !== null && l.whiteoutTime !== "0");
+            const verdict: LayerVerdict = cmp.diffMatch
+                ? cmp.blobMatch
+                    ? inferred
+                        ? "identical after inference"
+                        : "identical"
+                    : "same content, different compressor"
+                : contentDifferences.length === 0
+                  ? "same files, different tar writer"
+                  : "content differs";
             layers.push({
                 index: i,
                 ref: l.ref,
@@ -124,7 +140,8 @@ export async function verifyImage(source: string, opts: VerifyImageOptions = {})
                 profile: {
                     whiteoutTime,
                     whiteoutTimeSource: l.whiteoutTime === null ? "no whiteouts in the layer: the containerd 2.x default (Unix epoch)" : l.traits.whiteoutMtimes.length > 1 ? `the layer's first whiteout (its whiteouts carry ${l.traits.whiteoutMtimes.length} different times)` : "the layer's whiteouts",
-                    nameLookup: l.traits.withUserNames > 0 ? "looked up" : "none",
+                    nameLookup: l.traits.nameProfile ? "looked up" : "none",
+                    names: l.traits.nameProfile,
                 },
                 verdict,
                 explanation: explain(verdict, l, cmp, traits),
@@ -181,27 +198,42 @@ async function tarSize(blobPath: string, type: CompressionType): Promise<number>
 }
 
 function explain(verdict: LayerVerdict, l: ImportedLayer, cmp: LayerComparison, traits: readonly string[]): string[] {
+    const profile = inferredProfile(l);
     switch (verdict) {
         case "identical":
             return ["same tar bytes and the same blob bytes as Layerscope writes them"];
+        case "identical after inference":
+            return [`identical after inference: the same tar bytes and blob bytes once the layer's own writer profile is replayed (${profile.join("; ")})`];
         case "same content, different compressor": {
             const why =
                 l.blob.compression === "zstd"
                     ? "Layerscope's zstd is libzstd, not klauspost's encoder BuildKit uses, so zstd blobs never match byte for byte"
                     : `the image's ${l.blob.compression} stream was written by another compressor or level than Go's compress/gzip at the default level`;
-            return [`same content, different compressor: the layer tar is byte-identical (diffID matches), the blob is not (${why})`];
+            const with_ = profile.length > 0 ? ` once the layer's writer profile is replayed (${profile.join("; ")})` : "";
+            return [`same content, different compressor: the layer tar is byte-identical (diffID matches)${with_}, the blob is not (${why})`];
         }
-        case "same files, different tar writer":
-            return [`same files, different tar writer: applying either tar gives the same tree, but the tar bytes differ${traits.length ? ` (${traits.join("; ")})` : ""}`];
+        case "same files, different tar writer": {
+            const tried = profile.length > 0 ? `, even with the layer's writer profile replayed (${profile.join("; ")})` : "";
+            return [`same files, different tar writer: applying either tar gives the same tree, but the tar bytes differ${tried}${traits.length ? ` (${traits.join("; ")})` : ""}`];
+        }
         case "content differs":
             return [`content differs: the image's layer and the one recomputed from its applied tree give different trees (diffID ${l.diffID} vs ${cmp.ourDiffID})`];
     }
 }
 
+/** What was read from the layer and replayed, beyond containerd 2.x's defaults. */
+function inferredProfile(l: ImportedLayer): string[] {
+    const out: string[] = [];
+    if (l.traits.nameProfile) out.push(`user/group names as the original writer looked them up: ${describeNameProfile(l.traits.nameProfile)}`);
+    if (l.whiteoutTime !== null && l.whiteoutTime !== "0") out.push(`whiteout time ${l.whiteoutTime} taken from the layer's whiteouts`);
+    return out;
+}
+
 /** The traits of the image's tar that our writer (containerd's ChangeWriter) does not share. */
 function writerTraits(img: TarTraits, ours: TarTraits, l: ImportedLayer, ourSize: number, imgSize: number): string[] {
     const out: string[] = [];
-    if (img.withUserNames > 0) out.push(`user/group names set on ${img.withUserNames} entries (uname/gname; containerd ≥1.7 writes none)`);
+    // Names are replayed from the layer; only ids named inconsistently can still differ.
+    if (img.nameProfile && img.nameProfile.conflicts.length > 0) out.push(`user/group names that no single lookup explains (${img.nameProfile.conflicts.join(", ")} carry different names on different entries)`);
     const extraPax = img.paxKeys.filter((k) => !ours.paxKeys.includes(k) && !k.startsWith("SCHILY.xattr."));
     if (extraPax.length > 0) out.push(`PAX records containerd does not write: ${extraPax.join(", ")}`);
     const droppedXattrs = img.paxKeys.filter((k) => k.startsWith("SCHILY.xattr.") && k !== "SCHILY.xattr.security.capability");

@@ -5,7 +5,7 @@
  */
 import * as path from "node:path";
 import * as vscode from "vscode";
-import { EngineError, exportOci, importImage, type ImportProgress, verifyImage } from "../../engine";
+import { describeNameProfile, EngineError, exportOci, importImage, type ImportProgress, verifyImage } from "../../engine";
 import type { CommandContext } from "./context";
 import { PickCanceled, pickCompression } from "./pickers";
 import { reportLines, sourceLabel } from "./refCommands";
@@ -91,7 +91,7 @@ export async function verifyImageCommand(ctx: CommandContext, arg: unknown): Pro
         lines.push(`  diffID   ${mark(l.diffID)}  image ${l.diffID.image}  recomputed ${l.diffID.recomputed}`);
         lines.push(`  chainID  ${mark(l.chainID)}  image ${l.chainID.image}  recomputed ${l.chainID.recomputed}`);
         lines.push(`  blob     ${mark(l.blob)}  (${l.blob.compression})  image ${l.blob.image}  recomputed ${l.blob.recomputed}`);
-        lines.push(`  profile  whiteout time ${l.profile.whiteoutTime} (${l.profile.whiteoutTimeSource}); name lookup: ${l.profile.nameLookup}`);
+        lines.push(`  profile  whiteout time ${l.profile.whiteoutTime} (${l.profile.whiteoutTimeSource}); name lookup: ${l.profile.names ? describeNameProfile(l.profile.names) : l.profile.nameLookup}`);
         for (const e of l.explanation) lines.push(`  ${e}`);
         for (const d of l.contentDifferences) lines.push(`  differs: ${d}`);
     }
