@@ -94,14 +94,30 @@ describe("Docker data-root with BuildKit, read in place", { skip: skip || undefi
         assert.ok(out.refs.some((x) => /^mount \/ from exec /.test(x.description ?? "")));
     });
 
-    it("verify --image: Docker's original tars reassemble to their diffIDs; the writer is named", () => {
+    it("verify --image: Docker's original tars reassemble to their diffIDs; the writer is named; names replayed; content matches", () => {
         const r = run(["verify", root, "--image", "test/bk:1", "--json"]);
-        const rep = JSON.parse(r.stdout) as { ok: boolean; layers: Array<{ ok: boolean; original: { writer: string; decompressesToDiffID: boolean } | null }> };
+        const rep = JSON.parse(r.stdout) as {
+            ok: boolean;
+            layers: Array<{ ok: boolean; names: { users: Record<string, string> } | null; original: { writer: string; decompressesToDiffID: boolean; contentMatches: boolean; differences: string[] } | null }>;
+        };
         assert.equal(r.code, rep.ok ? 0 : 1);
         assert.equal(rep.layers.length, images.find((i) => i.name === "test/bk:1")!.layers.length);
         for (const l of rep.layers.filter((x) => !x.ok)) {
             assert.equal(l.original!.decompressesToDiffID, true);
             assert.match(l.original!.writer, /looks up user and group names/);
+            assert.match(l.original!.writer, /moby pkg\/archive/, "the file-type bits in its mode fields name Docker's writer");
+            // The names Docker's writer looked up on the build host are read and replayed.
+            assert.equal(l.names?.users["0"], "root", JSON.stringify(l.names));
+            // Every layer's content matches, RUN layers included: the `etc` only Docker's tar has
+            // is the directory a RUN's mount stubs left copied up in the upperdir.
+            assert.equal(l.original!.contentMatches, true, JSON.stringify(l.original));
+        }
+        const runs = rep.layers.filter((x) => x.original?.differences.some((d) => d.startsWith("etc: only in the original")));
+        assert.ok(runs.length >= 2, "the two RUN layers after /etc exists carry a copied-up etc");
+        for (const l of runs) {
+            const etc = l.original!.differences.find((d) => d.startsWith("etc: only in the original"))!;
+            assert.match(etc, /same type, mode and owner as in the layer below/);
+            assert.match(etc, /trusted\.overlay\.origin/);
         }
         if (withLoaded) {
             const app = JSON.parse(run(["verify", root, "--image", "test/app:2", "--json"]).stdout) as { layers: Array<{ ok: boolean; original: { writer: string; contentMatches: boolean } }> };
