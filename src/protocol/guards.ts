@@ -9,6 +9,7 @@ import {
     COMPRESSIONS,
     EDGE_ROLES,
     REF_KINDS,
+    VERIFICATION_STATES,
     type DerivationStepView,
     type DerivationView,
     type GraphView,
@@ -17,6 +18,7 @@ import {
     type RefDetailsView,
     type RefNodeView,
     type VariantView,
+    type VerificationView,
 } from "./viewModel";
 
 type Check<T> = (x: unknown) => x is T;
@@ -69,6 +71,19 @@ export const isRefNodeView = shape<RefNodeView>({
     blobChainID: str,
     blob: str,
     digests: arrayOf(str),
+    verification: oneOf(VERIFICATION_STATES),
+    verdict: str,
+});
+
+const isVerification = shape<VerificationView>({
+    state: oneOf(VERIFICATION_STATES),
+    verdict: str,
+    check: str,
+    at: (x): x is number => num(x) && x >= 0,
+    explanation: arrayOf(str),
+    whiteoutTime: str,
+    nameLookup: str,
+    writerTraits: arrayOf(str),
 });
 
 const isStep = shape<DerivationStepView>({
@@ -109,6 +124,7 @@ export const isRefDetailsView = shape<RefDetailsView>({
     blobChainID: isDerivation,
     buildkit: shape({ chainID: str, blobChainID: str, reason: str }),
     variants: arrayOf(isVariant),
+    verification: isVerification,
 });
 
 export const isGraphView = shape<GraphView>({ source: str, label: str, nodes: arrayOf(isRefNodeView) });

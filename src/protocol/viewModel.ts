@@ -16,6 +16,33 @@ export type EdgeRole = (typeof EDGE_ROLES)[number];
 export const COMPRESSIONS = ["uncompressed", "gzip", "zstd", "estargz"] as const;
 export type CompressionView = (typeof COMPRESSIONS)[number];
 
+/**
+ * The latest verification of a ref, as a badge: every stored digest recomputed and equal, or the
+ * verdict of an image check ("same content, different compressor", "same files, different tar
+ * writer", "content differs"), or none yet.
+ */
+export const VERIFICATION_STATES = ["verified", "different-compressor", "different-writer", "content-differs", "unverified"] as const;
+export type VerificationState = (typeof VERIFICATION_STATES)[number];
+
+/** The latest verification of a ref, for the details panel. */
+export interface VerificationView {
+    readonly state: VerificationState;
+    /** The verdict in the check's own words ("identical after inference", …); "" when unverified. */
+    readonly verdict: string;
+    /** Which check: "Verify", "Verify Image Layers (NAME)", "Verify Image (PATH)"; "" when unverified. */
+    readonly check: string;
+    /** When it ran, ms since the Unix epoch; 0 when unverified. */
+    readonly at: number;
+    /** Plain sentences: what was compared and why anything differs. */
+    readonly explanation: readonly string[];
+    /** The whiteout time used for the recompute and where it came from; "" when not known. */
+    readonly whiteoutTime: string;
+    /** The user/group names replayed ("uid 0 → \"root\"; …"), "none", or "" when not known. */
+    readonly nameLookup: string;
+    /** The original tar writer and the traits where it differs from containerd's. */
+    readonly writerTraits: readonly string[];
+}
+
 export interface ParentView {
     readonly ref: string;
     readonly role: EdgeRole;
@@ -38,6 +65,9 @@ export interface RefNodeView {
     readonly blob: string;
     /** Every variant's digest (search by digest finds any of them). */
     readonly digests: readonly string[];
+    /** The badge: the latest verification's state and verdict ("" when unverified). */
+    readonly verification: VerificationState;
+    readonly verdict: string;
 }
 
 /** One hash step: `result = sha256(input)`, or `result = input` when `hash` is "none". */
@@ -103,6 +133,7 @@ export interface RefDetailsView {
     /** Empty strings when BuildKit's recorded IDs equal the image's. */
     readonly buildkit: RecordedIDsView;
     readonly variants: readonly VariantView[];
+    readonly verification: VerificationView;
 }
 
 /** The whole graph of one snapshot source. */

@@ -209,6 +209,28 @@ describe("the sample workspace in VS Code: Refs tree, commands, ref graph", () =
         await waitForNoBusy(graph);
     });
 
+    it("Verify from the palette puts a verified badge on the chain's nodes and explains it in the details", async () => {
+        assert.ok(graph);
+        await clearNotifications(page);
+        await runCommand(page, "Layerscope: Verify");
+        await pickQuickItem(page, "config");
+        await toast(page, "config: all").waitFor({ timeout: 120_000 });
+        const end = await waitForEvent(sandbox!.events, (e) => e.operation === "verify" && e.ref === "config" && e.phase === "end");
+        assert.equal(end.error, undefined);
+        for (const id of ["base", "app", "config"]) {
+            await graph.locator(`[data-ref-id="${id}"] .verification[data-verification="verified"]`).waitFor({ timeout: 30_000 });
+        }
+        // Outside config's chain (no blob yet): not verified.
+        assert.equal(await graph.locator('[data-ref-id="app-over-rebased"] .verification').getAttribute("data-verification"), "unverified");
+        await selectNode(graph, "config");
+        await graph.locator('#details .verification-details[data-verification="verified"]').waitFor({ timeout: 30_000 });
+        assert.match(await detail(graph, "verificationState"), /verified/);
+        assert.match(await detail(graph, "verdict"), /^all \d+ stored digests recomputed and equal$/);
+        assert.match(await detail(graph, "verificationCheck"), /^Verify · /);
+        await clearNotifications(page);
+        await screenshot(page, "graph-verified-dark");
+    });
+
     it("the graph's own Compute and Convert buttons: a blob, then an eStargz variant", async () => {
         // app-over-rebased is a Diff with a blob of its own, outside config's chain: no blob yet.
         assert.ok(graph);

@@ -10,7 +10,9 @@ import { after, before, describe, it } from "node:test";
 import { openWorkspaceEngine, type RefReport, type WorkspaceEngine } from "../../src/engine";
 import { isHostToWebview } from "../../src/protocol/guards";
 import type { HostToWebview } from "../../src/protocol/messages";
+import { VerificationStore } from "../../src/extension/model/verifications";
 import { standardWorkspace, type WorkspaceKit } from "../helpers/workspaceKit";
+import { imageWith } from "../helpers/verificationReports";
 
 type Listener<T> = (e: T) => void;
 class Emitter<T> {
@@ -106,6 +108,7 @@ describe("graph panel (host side)", () => {
     const sources = new Emitter<void>();
     const logLines: string[] = [];
     let controller: ReturnType<typeof createGraphController>;
+    const verifications = new VerificationStore();
 
     before(async () => {
         kit = standardWorkspace([{ id: "merged", merge: ["config", "other"] }, { id: "delta", diff: { lower: "base", upper: "config" } }]);
@@ -123,6 +126,7 @@ describe("graph panel (host side)", () => {
                 return Promise.all(engine.refIds().map((id) => engine.report(id)));
             },
             timing: () => 7,
+            verification: (s: string, r: { id: string; chainID: string | null }) => verifications.lookup(s, r),
         };
         const context = { extensionUri: { path: "/ext" } };
         const log = { appendLine: (l: string) => logLines.push(l) };
@@ -195,6 +199,34 @@ describe("graph panel (host side)", () => {
         assert.equal(nodes.nodes[0]!.digests.length, 2);
         // config (selected) has app in its chain: its details are re-sent.
         await until(() => panel.posted.filter((m) => m.type === "details").length === 2);
+    });
+
+    it("puts the latest verification on the nodes and in the details: Verify, then Verify Image by chainID", async () => {
+        const panel = panels[0]!;
+        const start = panel.posted.length;
+        const report = await engine.verify("app");
+        const refs = verifications.recordVerify(kit.dir, report, 1000);
+        changed.fire({ source: kit.dir, refs });
+        await until(() => panel.posted.slice(start).some((m) => m.type === "nodes"));
+        const nodes = panel.posted.slice(start).find((m) => m.type === "nodes")!;
+        assert.ok(nodes.type === "nodes" && isHostToWebview(nodes));
+        const app = nodes.nodes.find((n) => n.id === "app")!;
+        assert.equal(app.verification, "verified");
+        assert.match(app.verdict, /stored digests recomputed and equal/);
+        // A ref outside the verified chain stays unverified.
+        const other = (await engine.report("other"));
+        assert.equal(verifications.lookup(kit.dir, { id: other.id, chainID: other.chainID }), undefined);
+        // Verify Image of an image whose layer has app's chainID: newer, so it wins.
+        const appReport = await engine.report("app");
+        verifications.recordImage(imageWith(appReport.chainID!, "same files, different tar writer"), 2000);
+        panel.received.fire({ type: "select", ref: "app" });
+        await until(() => panel.posted.slice(start).some((m) => m.type === "details" && m.details.id === "app" && m.details.verification.state === "different-writer"));
+        const d = panel.posted.slice(start).reverse().find((m) => m.type === "details" && m.details.id === "app")!;
+        assert.ok(d.type === "details" && isHostToWebview(d));
+        assert.equal(d.details.verification.verdict, "same files, different tar writer");
+        assert.match(d.details.verification.check, /Verify Image/);
+        assert.deepEqual(d.details.verification.writerTraits, ["names start with \"./\" (3 entries)"]);
+        assert.match(d.details.verification.whiteoutTime, /^1704067200 /);
     });
 
     it("holds a focus while the panel is hidden, until its webview is ready again", async () => {

@@ -20,6 +20,8 @@ const node: RefNodeView = {
     blobChainID: D,
     blob: D,
     digests: [D],
+    verification: "different-writer",
+    verdict: "same files, different tar writer",
 };
 
 const details: RefDetailsView = {
@@ -46,6 +48,16 @@ const details: RefDetailsView = {
             path: "/ws/.layerscope/blobs/sha256/aa",
         },
     ],
+    verification: {
+        state: "verified",
+        verdict: "identical after inference",
+        check: "Verify Image (/images/app)",
+        at: 1795890076000,
+        explanation: ["identical after inference: …"],
+        whiteoutTime: "0 (no whiteouts in the layer)",
+        nameLookup: 'uid 0 → "root"; gid 0 → "root"',
+        writerTraits: [],
+    },
 };
 
 const hostMessages: HostToWebview[] = [
@@ -139,6 +151,14 @@ describe("protocol guards", () => {
         assert.ok(!isHostToWebview({ type: "graph", graph: { source: "/ws", label: "ws", nodes: [{ ...node, parents: [{ ref: "b", role: "child", index: 0 }] }] } }));
         assert.ok(!isHostToWebview({ type: "details", source: "/ws", details: { ...details, variants: [{ ...details.variants[0], comparable: "yes" }] } }));
         assert.ok(!isHostToWebview({ type: "details", source: "/ws", details: { ...details, chainID: { ...details.chainID, check: "ok" } } }));
+        // Verification: a badge state outside the five, a negative time, a non-string explanation line.
+        assert.ok(!isHostToWebview({ type: "nodes", source: "/ws", nodes: [{ ...node, verification: "trusted" }] }));
+        assert.ok(!isHostToWebview({ type: "details", source: "/ws", details: { ...details, verification: { ...details.verification, state: "ok" } } }));
+        assert.ok(!isHostToWebview({ type: "details", source: "/ws", details: { ...details, verification: { ...details.verification, at: -1 } } }));
+        assert.ok(!isHostToWebview({ type: "details", source: "/ws", details: { ...details, verification: { ...details.verification, explanation: [3] } } }));
+        for (const state of ["verified", "different-compressor", "different-writer", "content-differs", "unverified"]) {
+            assert.ok(isHostToWebview({ type: "nodes", source: "/ws", nodes: [{ ...node, verification: state }] }), state);
+        }
     });
 
     it("checks the state a panel is revived from", () => {

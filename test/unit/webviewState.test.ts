@@ -11,7 +11,7 @@ import { initialState, isBusy, matchesSearch, MAX_ZOOM, MIN_ZOOM, persisted, red
 const hex = (c: string): string => `sha256:${c.repeat(64)}`;
 
 function node(id: string, parents: RefNodeView["parents"] = [], diffID = ""): RefNodeView {
-    return { id, kind: parents.length ? "Layer" : "BaseLayer", description: `built ${id}`, parents, diffID, chainID: "", blobChainID: "", blob: "", digests: [] };
+    return { id, kind: parents.length ? "Layer" : "BaseLayer", description: `built ${id}`, parents, diffID, chainID: "", blobChainID: "", blob: "", digests: [], verification: "unverified", verdict: "" };
 }
 
 const graph: GraphView = {
@@ -55,6 +55,15 @@ describe("webview state", () => {
         s = reduce(s, { type: "ui/select", ref: "" });
         assert.equal(s.selected, "");
         assert.equal(s.details, null);
+    });
+
+    it("a verification arriving for a node replaces that node only, without a new layout", () => {
+        const s = run({ type: "graph", graph });
+        const u = reduce(s, { type: "nodes", source: "/ws", nodes: [{ ...graph.nodes[1]!, verification: "different-writer", verdict: "same files, different tar writer" }] });
+        assert.equal(u.nodes.get("app")!.verification, "different-writer");
+        assert.equal(u.nodes.get("app")!.verdict, "same files, different tar writer");
+        assert.equal(u.nodes.get("base"), s.nodes.get("base"), "other nodes untouched");
+        assert.equal(u.topology, s.topology, "a badge is no edge change");
     });
 
     it("searches by id, description and any digest, with or without the sha256: prefix", () => {

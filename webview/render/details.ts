@@ -3,7 +3,8 @@
  * blobChainID with the hash steps that derive them, and its compression variants side by side.
  * Built with textContent only.
  */
-import type { DerivationView, RefDetailsView, VariantView } from "../../src/protocol/viewModel";
+import type { DerivationView, RefDetailsView, VariantView, VerificationView } from "../../src/protocol/viewModel";
+import { VERIFICATION_BADGE } from "./graphView";
 import { formatBytes, formatMs, h, shortDigest } from "./svg";
 
 export interface DetailsCallbacks {
@@ -90,6 +91,37 @@ function variantsTable(variants: readonly VariantView[], cb: DetailsCallbacks): 
     return table;
 }
 
+/** The latest verification: its verdict in words, the profile used, the writer's traits. */
+function verificationBox(v: VerificationView): HTMLElement {
+    const box = h("div", { class: "verification-details", "data-verification": v.state });
+    const badge = VERIFICATION_BADGE[v.state];
+    box.append(h("h3", {}, "Verification ", h("span", { class: `pill state-${v.state}`, "data-field": "verificationState" }, `${badge.glyph} ${badge.words}`)));
+    if (v.state === "unverified") {
+        box.append(h("p", { class: "hint" }, "Not verified yet. Verify recomputes this ref's stored digests; Verify Image… checks an image file holding these layers; on a containerd root or Docker data-root, Verify can check one of its images."));
+        return box;
+    }
+    box.append(h("p", { class: "verdict", "data-field": "verdict" }, v.verdict));
+    const rows: Array<[string, string, string]> = [
+        ["verificationCheck", "Check", `${v.check} · ${new Date(v.at).toLocaleString()}`],
+        ...(v.whiteoutTime ? [["whiteoutTime", "Whiteout time", v.whiteoutTime] as [string, string, string]] : []),
+        ...(v.nameLookup ? [["nameLookup", "User/group names", v.nameLookup] as [string, string, string]] : []),
+    ];
+    for (const [name, label, value] of rows) box.append(h("div", { class: "field" }, h("span", { class: "label" }, label), h("span", { class: "value", "data-field": name }, value)));
+    if (v.writerTraits.length > 0) {
+        const list = h("ul", { class: "traits", "data-field": "writerTraits" });
+        for (const t of v.writerTraits) list.append(h("li", {}, t));
+        box.append(h("div", { class: "field" }, h("span", { class: "label" }, "Tar writer"), list));
+    }
+    if (v.explanation.length > 0) {
+        const d = h("details", { class: "explanation", "data-field": "explanation" }, h("summary", {}, `Why (${v.explanation.length} line${v.explanation.length === 1 ? "" : "s"})`));
+        const list = h("ul");
+        for (const e of v.explanation) list.append(h("li", {}, e));
+        d.append(list);
+        box.append(d);
+    }
+    return box;
+}
+
 export function renderDetails(container: HTMLElement, d: RefDetailsView | null, selected: string, cb: DetailsCallbacks): void {
     if (!selected) {
         container.replaceChildren(h("p", { class: "hint" }, "Select a ref in the graph to see its chain IDs and compression variants."));
@@ -119,6 +151,7 @@ export function renderDetails(container: HTMLElement, d: RefDetailsView | null, 
     out.push(field("diffID", "diffID", d.diffID || "—", cb));
     out.push(derivation("chainID", "chainID", d.chainID, cb));
     out.push(derivation("blobChainID", "blobChainID", d.blobChainID, cb));
+    out.push(verificationBox(d.verification));
     if (d.buildkit.chainID || d.buildkit.blobChainID) {
         const box = h("div", { class: "recorded" }, h("h3", {}, "Recorded by BuildKit's computeChainMetadata"), h("p", { class: "hint" }, d.buildkit.reason));
         box.append(field("buildkitChainID", "chainID", d.buildkit.chainID || "—", cb), field("buildkitBlobChainID", "blobChainID", d.buildkit.blobChainID || "—", cb));

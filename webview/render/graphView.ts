@@ -4,7 +4,7 @@
  * for big graphs, nodes and edges outside the viewport are culled with `display: none` once the
  * view settles, and text is dropped when zoomed far out.
  */
-import type { RefNodeView } from "../../src/protocol/viewModel";
+import type { RefNodeView, VerificationState } from "../../src/protocol/viewModel";
 import { DEFAULT_LAYOUT, type GraphLayout } from "../graphLayout";
 import { clampZoom, type Busy } from "../state";
 import { ellipsize, shortDigest, svg } from "./svg";
@@ -31,6 +31,7 @@ interface NodeEls {
     readonly g: SVGGElement;
     readonly sub: SVGTextElement;
     readonly status: SVGTextElement;
+    readonly badge: SVGGElement;
     readonly x: number;
     readonly y: number;
 }
@@ -114,6 +115,7 @@ export class GraphView {
         if (!els) return;
         els.sub.textContent = subtitle(node);
         els.g.classList.toggle("computed", node.diffID !== "" || node.chainID !== "");
+        setBadge(els.badge, node);
     }
 
     decorate(selected: string, matches: ReadonlySet<string>, busy: (ref: string) => Busy | undefined, searching: boolean): void {
@@ -314,16 +316,36 @@ function drawNode(node: RefNodeView, x: number, y: number): NodeEls {
     g.append(svg("rect", { class: "frame", width: w, height: h, rx: 6 }));
     g.append(svg("rect", { class: "accent", width: 5, height: h, rx: 2 }));
     const name = svg("text", { class: "name", x: 13, y: 19 });
-    name.textContent = ellipsize(node.id, 23);
+    name.textContent = ellipsize(node.id, 21);
     const tag = svg("text", { class: "kind-tag", x: 13, y: 36 });
     tag.textContent = KIND_TAG[node.kind];
     const sub = svg("text", { class: "sub", x: 56, y: 36 });
     const status = svg("text", { class: "status", x: 56, y: 36 });
-    g.append(tag, name, sub, status);
+    const badge = svg("g", { class: "verification", transform: `translate(${w - 14} 14)` });
+    badge.append(svg("circle", { r: 7.5 }), svg("text", { "text-anchor": "middle", y: 3.5 }), svg("title"));
+    setBadge(badge, node);
+    g.append(tag, name, sub, status, badge);
     g.classList.toggle("computed", node.diffID !== "" || node.chainID !== "");
-    const els = { g, sub, status, x, y };
+    const els = { g, sub, status, badge, x, y };
     sub.textContent = subtitle(node);
     return els;
+}
+
+/** The badge's glyph and words per verification state (the details panel says more). */
+export const VERIFICATION_BADGE: Readonly<Record<VerificationState, { readonly glyph: string; readonly words: string }>> = {
+    verified: { glyph: "✓", words: "verified: recomputed and identical" },
+    "different-compressor": { glyph: "C", words: "same content, different compressor" },
+    "different-writer": { glyph: "W", words: "same files, different tar writer" },
+    "content-differs": { glyph: "✗", words: "content differs" },
+    unverified: { glyph: "?", words: "not verified" },
+};
+
+function setBadge(badge: SVGGElement, node: RefNodeView): void {
+    const b = VERIFICATION_BADGE[node.verification];
+    badge.setAttribute("data-verification", node.verification);
+    badge.setAttribute("class", `verification state-${node.verification}`);
+    badge.querySelector("text")!.textContent = b.glyph;
+    badge.querySelector("title")!.textContent = node.verdict && node.verdict !== b.words ? `${b.words} (${node.verdict})` : b.words;
 }
 
 /** A polyline through the points, drawn as vertical-tangent cubic curves between them. */

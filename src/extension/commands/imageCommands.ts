@@ -96,6 +96,7 @@ export async function verifyImageCommand(ctx: CommandContext, arg: unknown): Pro
         for (const d of l.contentDifferences) lines.push(`  differs: ${d}`);
     }
     ctx.log.block(`verify-image ${r.image ?? r.source} (${r.platform}): ${r.ok ? "content matches" : "content differs"}`, lines);
+    ctx.model.recordImageVerification(r); // badges on every open ref with one of its chainIDs
     const verdicts = [...new Set(r.layers.map((l) => l.verdict))].join("; ");
     const message = `Layerscope: ${r.image ?? path.basename(image)}: ${r.layers.length} layer(s): ${verdicts || "no layers"}`;
     const show = r.ok ? vscode.window.showInformationMessage(message, "Show Log") : vscode.window.showErrorMessage(message, "Show Log");

@@ -4,11 +4,11 @@
  */
 import * as path from "node:path";
 import * as vscode from "vscode";
-import { type BlobReport, EngineError, type RefReport, type VerifyReport } from "../../engine";
+import { type BlobReport, EngineError, type ImageVerifyReport, type RefReport, type VerifyReport } from "../../engine";
 import type { RefTarget } from "../model/hostApi";
 import { parseRefTarget } from "../model/refTarget";
 import type { CommandContext } from "./context";
-import { pickCompression, pickRef, pickSource } from "./pickers";
+import { PickCanceled, pickCompression, pickRef, pickSource } from "./pickers";
 import { withProgress } from "./progress";
 import { resolveTarget } from "./targets";
 import { formatBytes, shortDigest } from "../tree/format";
@@ -50,14 +50,24 @@ async function blobCommand(ctx: CommandContext, arg: unknown, operation: "comput
     return { status: "done" };
 }
 
-/** Verify: recompute every stored digest of a ref's chain, or of every ref of a source. */
-export async function verify(ctx: CommandContext, arg: unknown): Promise<VerifyReport | undefined> {
+/**
+ * Verify: recompute every stored digest of a ref's chain, or of every ref of a source. On a
+ * containerd root or Docker data-root it can check one of the root's images instead (`verify
+ * ROOT --image NAME`); from code: `{ source, image }`.
+ */
+export async function verify(ctx: CommandContext, arg: unknown): Promise<VerifyReport | ImageVerifyReport | undefined> {
     let source: string;
     let ref: string | undefined;
-    if (isSourceNode(arg)) {
+    if (isImageTarget(arg)) {
+        return verifyRootImage(ctx, arg.source, arg.image);
+    } else if (isSourceNode(arg)) {
         source = arg.source;
+        const image = await pickRootCheck(ctx, source);
+        if (image) return verifyRootImage(ctx, source, image);
     } else if (arg === undefined) {
         source = (await pickSource(ctx.model, "Verify")).id;
+        const image = await pickRootCheck(ctx, source);
+        if (image) return verifyRootImage(ctx, source, image);
         ref = (await pickRef(ctx.model, source, "Verify", true)) || undefined;
     } else {
         ({ source, ref } = (await resolveTarget(ctx.model, arg, "Verify")).target);
@@ -79,6 +89,40 @@ export async function verify(ctx: CommandContext, arg: unknown): Promise<VerifyR
         void vscode.window.showErrorMessage(`Layerscope: ${scope}: ${bad.length} of ${report.checks.length} digests do not match (details in the log)`, "Show Log")
             .then((pick) => pick && ctx.log.channel.show(true));
     }
+    return report;
+}
+
+function isImageTarget(arg: unknown): arg is { source: string; image: string } {
+    return typeof arg === "object" && arg !== null && typeof (arg as { image?: unknown }).image === "string" && typeof (arg as { source?: unknown }).source === "string";
+}
+
+/** On a root: its stored digests (null) or one of its images; on a workspace: null. */
+async function pickRootCheck(ctx: CommandContext, source: string): Promise<string | null> {
+    const info = ctx.model.sources().find((s) => s.id === source);
+    if (!info || info.kind === "workspace") return null;
+    const images = ctx.model.rootImages(source);
+    if (images.length === 0) return null;
+    const pick = await vscode.window.showQuickPick(
+        [
+            { label: "Stored digests", description: "recompute every blob Layerscope stored for this root", image: null as string | null },
+            ...images.map((image) => ({ label: `Image ${image}`, description: "recompute its layers from the root's snapshots and compare with the config's diff_ids", image })),
+        ],
+        { title: `Layerscope: Verify ${info.label}`, placeHolder: "What to verify" },
+    );
+    if (!pick) throw new PickCanceled();
+    return pick.image;
+}
+
+/** `verify ROOT --image NAME`, shown on the graph; exit-code semantics as the CLI's. */
+async function verifyRootImage(ctx: CommandContext, source: string, image: string): Promise<ImageVerifyReport> {
+    const op = ctx.model.verifyRootImage(source, image);
+    const report = await withProgress(op, `verifying image ${image} in ${sourceLabel(ctx, source)}`);
+    if (op.joined) return report;
+    ctx.log.block(`verify ${sourceLabel(ctx, source)} --image ${image}: ${report.ok ? "every layer recomputes to its diff_id" : "some layers differ"}`, report.layers.map((l) => `${l.ok ? "ok      " : "MISMATCH"}  ${l.message}`));
+    const bad = report.layers.filter((l) => !l.ok);
+    const content = bad.filter((l) => !l.original?.contentMatches);
+    const message = `Layerscope: ${image}: ${report.layers.length - bad.length} of ${report.layers.length} layer(s) recompute to their diff_ids${bad.length ? `; ${bad.length - content.length} differ only in the tar writer, ${content.length} in content` : ""}`;
+    void (content.length === 0 ? vscode.window.showInformationMessage(message, "Show Log") : vscode.window.showErrorMessage(message, "Show Log")).then((pick) => pick && ctx.log.channel.show(true));
     return report;
 }
 

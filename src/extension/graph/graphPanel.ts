@@ -9,7 +9,7 @@ import type { HostToWebview, WebviewToHost } from "../../protocol/messages";
 import { isWebviewToHost } from "../../protocol/guards";
 import type { LayerscopeModel, OperationEvent, RefTarget } from "../model/hostApi";
 import { graphHtml, webviewOptions } from "./graphHtml";
-import { parentsOf, toDetailsView, toGraphView, toNodeView } from "./toViewModel";
+import { parentsOf, toDetailsView, toGraphView, toNodeView, type VerificationOf } from "./toViewModel";
 
 const COMMANDS = { compute: "layerscope.computeBlobChain", convert: "layerscope.convertCompression" } as const;
 
@@ -68,6 +68,8 @@ export class GraphPanel implements vscode.Disposable {
         return this.model.sources().find((s) => s.id === this.source)?.label ?? path.basename(this.source);
     }
 
+    private readonly verification: VerificationOf = (r) => this.model.verification(this.source, { id: r.id, chainID: r.chainID });
+
     private post(message: HostToWebview): void {
         if (!this.disposed) void this.panel.webview.postMessage(message);
     }
@@ -115,7 +117,7 @@ export class GraphPanel implements vscode.Disposable {
         for (const r of reports) this.reports.set(r.id, r);
         const all = [...reports, ...(await this.hiddenParents(reports))];
         this.panel.title = `Ref Graph: ${this.label()}`;
-        this.post({ type: "graph", graph: toGraphView(this.source, this.label(), all) });
+        this.post({ type: "graph", graph: toGraphView(this.source, this.label(), all, this.verification) });
     }
 
     /**
@@ -144,7 +146,7 @@ export class GraphPanel implements vscode.Disposable {
             const fresh = await Promise.all(refs.map((id) => this.model.report(this.source, id)));
             for (const r of fresh) this.reports.set(r.id, r);
             // Only refs the graph shows become nodes; synthetic layers just feed derivations.
-            this.post({ type: "nodes", source: this.source, nodes: fresh.map(toNodeView) });
+            this.post({ type: "nodes", source: this.source, nodes: fresh.map((r) => toNodeView(r, this.verification)) });
         }
         const sel = this.selected && this.reports.get(this.selected);
         if (sel && (!refs || sel.layers.some((l) => refs.includes(l)) || refs.includes(sel.id))) {
@@ -159,7 +161,7 @@ export class GraphPanel implements vscode.Disposable {
         for (const id of report.layers) {
             if (!this.reports.has(id)) this.reports.set(id, await this.model.report(this.source, id));
         }
-        const details = toDetailsView(report, (id) => this.reports.get(id), (d) => this.model.timing(this.source, d));
+        const details = toDetailsView(report, (id) => this.reports.get(id), (d) => this.model.timing(this.source, d), this.verification);
         if (this.selected === ref) this.post({ type: "details", source: this.source, details });
     }
 

@@ -14,6 +14,7 @@
  */
 import { createHash } from "node:crypto";
 import type { BlobReport, RefReport } from "../../engine";
+import type { VerificationRecord } from "../model/verifications";
 import type {
     CompressionView,
     DerivationStepView,
@@ -25,6 +26,7 @@ import type {
     RefKindView,
     RefNodeView,
     VariantView,
+    VerificationView,
 } from "../../protocol/viewModel";
 import { REF_KINDS } from "../../protocol/viewModel";
 
@@ -54,7 +56,27 @@ export function parentsOf(report: RefReport): ParentView[] {
     return p.parent ? [{ ref: p.parent, role: "parent", index: 0 }] : [];
 }
 
-export function toNodeView(report: RefReport): RefNodeView {
+/** The latest verification of a ref, for the graph (a ref never verified: "unverified"). */
+export type VerificationOf = (report: RefReport) => VerificationRecord | undefined;
+
+const UNVERIFIED: VerificationView = { state: "unverified", verdict: "", check: "", at: 0, explanation: [], whiteoutTime: "", nameLookup: "", writerTraits: [] };
+
+export function toVerificationView(rec: VerificationRecord | undefined): VerificationView {
+    if (!rec) return UNVERIFIED;
+    return {
+        state: rec.state,
+        verdict: rec.verdict,
+        check: rec.check,
+        at: rec.at,
+        explanation: [...rec.explanation],
+        whiteoutTime: rec.whiteoutTime,
+        nameLookup: rec.nameLookup,
+        writerTraits: [...rec.writerTraits],
+    };
+}
+
+export function toNodeView(report: RefReport, verification: VerificationOf = () => undefined): RefNodeView {
+    const v = verification(report);
     return {
         id: report.id,
         kind: kindOf(report.kind),
@@ -64,12 +86,14 @@ export function toNodeView(report: RefReport): RefNodeView {
         chainID: report.chainID ?? "",
         blobChainID: report.blobChainID ?? "",
         blob: report.blob?.digest ?? "",
-        digests: report.variants.map((v) => v.digest),
+        digests: report.variants.map((x) => x.digest),
+        verification: v?.state ?? "unverified",
+        verdict: v?.verdict ?? "",
     };
 }
 
-export function toGraphView(source: string, label: string, reports: readonly RefReport[]): GraphView {
-    return { source, label, nodes: reports.map(toNodeView) };
+export function toGraphView(source: string, label: string, reports: readonly RefReport[], verification: VerificationOf = () => undefined): GraphView {
+    return { source, label, nodes: reports.map((r) => toNodeView(r, verification)) };
 }
 
 /** What a derivation needs of each layer of the chain. */
@@ -209,6 +233,7 @@ export function toDetailsView(
     report: RefReport,
     layer: (id: string) => RefReport | undefined,
     timing: (digest: string) => number | undefined,
+    verification: VerificationOf = () => undefined,
 ): RefDetailsView {
     const inputs: LayerInputs[] = report.layers.map((id) => {
         const r = id === report.id ? report : layer(id);
@@ -225,5 +250,6 @@ export function toDetailsView(
         blobChainID: deriveBlobChainID(inputs, report.blobChainID),
         buildkit: recordedView(report),
         variants: toVariantViews(report, timing),
+        verification: toVerificationView(verification(report)),
     };
 }

@@ -7,6 +7,7 @@
  */
 import type * as vscode from "vscode";
 import type { CompressionType, GzipImpl, RefReport } from "../../engine";
+import type { VerificationRecord } from "./verifications";
 
 /** How a source was found: a layerscope.json workspace (later: containerd root, Docker root). */
 export type SourceKind = "workspace" | "containerd" | "docker";
@@ -66,4 +67,6 @@ export interface LayerscopeModel {
     reports(source: string): Promise<readonly RefReport[]>;
     /** Milliseconds the last compute/convert of each variant took, keyed by blob digest. */
     timing(source: string, digest: string): number | undefined;
+    /** The latest verification of a ref (Verify, a root's image check, Verify Image by chainID). */
+    verification(source: string, ref: { readonly id: string; readonly chainID: string | null }): VerificationRecord | undefined;
 }

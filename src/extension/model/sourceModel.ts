@@ -14,6 +14,8 @@ import {
     detectSource,
     EngineError,
     type GcReport,
+    type ImageVerification,
+    type ImageVerifyReport,
     isEngineError,
     openSourceEngine,
     type ProgressEvent,
@@ -30,6 +32,7 @@ import { Emitter } from "./emitter";
 import type { CompressionRequest, LayerscopeModel, OperationEvent, RefTarget, SourceInfo } from "./hostApi";
 import { errorMessage, OperationRunner, type RunningOperation } from "./operation";
 import type { Settings } from "./settings";
+import { type VerificationRecord, VerificationStore } from "./verifications";
 
 /** What the model needs from its surroundings (VS Code in the extension, a fake in tests). */
 export interface ModelHost {
@@ -62,6 +65,7 @@ export class SourceModel implements LayerscopeModel {
     private readonly runner = new OperationRunner(this.operations);
     private byId = new Map<string, Source>();
     private readonly timings = new Map<string, number>();
+    private readonly verifications = new VerificationStore();
     /** Refs being diffed or converted right now, per source (the tree shows a spinner). */
     private readonly busy = new Map<string, Set<string>>();
     private refreshing: Promise<void> = Promise.resolve();
@@ -312,8 +316,47 @@ export class SourceModel implements LayerscopeModel {
             source,
             ref: ref ?? "",
             key: JSON.stringify(["verify", source, ref ?? null]),
-            body: async (ctx) => (await this.engineFor(source)).verify(ref, ctx.signal),
+            body: async (ctx) => {
+                const report = await (await this.engineFor(source)).verify(ref, ctx.signal);
+                this.refsChanged.fire({ source, refs: this.verifications.recordVerify(source, report) });
+                return report;
+            },
         });
+    }
+
+    /** The images a containerd root or Docker data-root holds (for Verify Image Layers). */
+    rootImages(source: string): string[] {
+        const engine = this.engineOf(source);
+        if (!(engine instanceof RootEngine)) throw new EngineError("Unsupported", `${this.source(source).info.label} is a snapshot workspace, not a containerd root or Docker data-root`, { source });
+        return engine.summary.images.map((i) => i.name);
+    }
+
+    /** `verify ROOT --image NAME`: the image's layers recomputed from the root's snapshots. */
+    verifyRootImage(source: string, image: string): RunningOperation<ImageVerifyReport> {
+        this.rootImages(source);
+        return this.runner.start({
+            operation: "verify",
+            source,
+            ref: "",
+            key: JSON.stringify(["verify-image", source, image]),
+            body: async (ctx) => {
+                const engine = await this.engineFor(source);
+                if (!(engine instanceof RootEngine)) throw new EngineError("Unsupported", `${this.source(source).info.label} is not a snapshot root`, { source });
+                const report = await engine.verifyImage(image, ctx.signal);
+                this.refsChanged.fire({ source, refs: this.verifications.recordRootImage(source, report) });
+                return report;
+            },
+        });
+    }
+
+    /** Verify Image of an image file: shown on every open ref whose chainID is one of its layers'. */
+    recordImageVerification(report: ImageVerification): void {
+        this.verifications.recordImage(report);
+        for (const s of this.byId.values()) if (s.engine) this.refsChanged.fire({ source: s.info.id });
+    }
+
+    verification(source: string, ref: { readonly id: string; readonly chainID: string | null }): VerificationRecord | undefined {
+        return this.verifications.lookup(source, ref);
     }
 
     /** Garbage-collects the source's store; refused while another operation runs on the source. */
