@@ -282,6 +282,65 @@ describe("a writer that looked user and group names up (containerd < 1.6.20, Bui
     });
 });
 
+describe("eStargz layers made by stargz-snapshotter (the oracle's estargz-lossless, as BuildKit writes them)", () => {
+    const TOC = "containerd.io/snapshot/stargz/toc.digest";
+    const SIZE = "io.containers.estargz.uncompressed-size";
+    const layers: Array<{ blob: Buffer; diffID: string; toc: string; size: number }> = [];
+    before(() => {
+        if (!oracle) return;
+        const empty = join(work, "esgz-empty");
+        fs.mkdirSync(empty, { recursive: true });
+        const snaps = ["base", "app"].map((n) => join(ws, "snapshots", n));
+        for (const [i, upper] of snaps.entries()) {
+            const tar = join(work, `esgz-${i}.tar`);
+            execFileSync(oracle, ["diff", "--whiteout-time", "0", i === 0 ? empty : snaps[i - 1]!, upper, tar]);
+            const out = JSON.parse(execFileSync(oracle, ["compress", "estargz-lossless", tar, `${tar}.esgz`], { encoding: "utf8" }));
+            layers.push({ blob: fs.readFileSync(`${tar}.esgz`), diffID: out.diffID, toc: out.tocDigest, size: out.uncompressedSize });
+        }
+    });
+
+    it("import reads the TOC digest and uncompressed size from a blob whose descriptor has none; export as eStargz reuses the blob with them", { skip: !oracle && "LAYERSCOPE_ORACLE not set" }, () => {
+        const layout = join(work, "esgz-bare");
+        writeLayout(layout, layers.map((l) => ({ blob: l.blob, diffID: l.diffID, mediaType: "application/vnd.oci.image.layer.v1.tar+gzip" })));
+        const imp = ok("import", layout, join(work, "esgz-ws"), "--json");
+        for (const [i, l] of imp.layers.entries()) {
+            assert.equal(l.blob.compression, "estargz");
+            assert.deepEqual(l.annotations, { [TOC]: layers[i]!.toc, [SIZE]: String(layers[i]!.size) }, `layer ${i}`);
+        }
+        // The refs' variants carry them (the graph's details and the tree read them from here).
+        const refs = ok("refs", join(work, "esgz-ws"), "--json").refs as Array<{ id: string; blob: { digest: string; annotations: Record<string, string> } }>;
+        for (const [i, l] of imp.layers.entries()) {
+            const r = refs.find((x) => x.id === l.ref)!;
+            assert.equal(r.blob.annotations[TOC], layers[i]!.toc);
+            assert.equal(r.blob.annotations[SIZE], String(layers[i]!.size));
+        }
+        const out = join(work, "esgz-export");
+        ok("export", join(work, "esgz-ws"), "--ref", imp.top, "--oci", out, "--compression", "estargz", "--json");
+        const index = JSON.parse(fs.readFileSync(join(out, "index.json"), "utf8"));
+        const manifest = JSON.parse(fs.readFileSync(join(out, "blobs", "sha256", index.manifests[0].digest.slice(7)), "utf8"));
+        assert.deepEqual(
+            manifest.layers.map((d: { digest: string; annotations?: Record<string, string> }) => [d.digest, d.annotations?.[TOC], d.annotations?.[SIZE]]),
+            layers.map((l) => [sha256(l.blob), l.toc, String(l.size)]),
+            "the imported blobs, not new conversions, with their annotations",
+        );
+        // The oracle (estargz.Open + VerifyTOC) accepts the exported blobs against the exported TOC digest.
+        for (const d of manifest.layers) execFileSync(oracle!, ["verify-estargz", "--toc-digest", d.annotations[TOC], join(out, "blobs", "sha256", d.digest.slice(7))]);
+    });
+
+    it("a descriptor whose TOC digest or uncompressed size the blob contradicts is refused, nothing imported", { skip: !oracle && "LAYERSCOPE_ORACLE not set" }, async () => {
+        for (const [name, annotations, reason] of [
+            ["esgz-badtoc", { [TOC]: `sha256:${"0".repeat(64)}` }, "toc-digest-mismatch"],
+            ["esgz-badsize", { [SIZE]: "12" }, "estargz-size-mismatch"],
+        ] as const) {
+            const layout = join(work, name);
+            writeLayout(layout, [{ blob: layers[0]!.blob, diffID: layers[0]!.diffID, mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", annotations }]);
+            const target = join(work, `${name}-ws`);
+            await assert.rejects(importImage(layout, target), (err) => isEngineError(err) && err.code === "Corrupt" && (err.data as { reason?: string }).reason === reason);
+            assert.ok(!fs.existsSync(join(target, "layerscope.json")), "no workspace file written");
+        }
+    });
+});
+
 describe("multi-platform indexes", () => {
     it("picks the host's platform by default, another with --platform, and names the ones there are when none fits", () => {
         const dir = join(work, "multi");

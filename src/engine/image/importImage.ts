@@ -27,6 +27,7 @@ import { writeFileAtomic } from "../fs/atomicFile";
 import { parseWorkspaceFile, type RefSpec, type Snapshotter, STATE_DIR, WORKSPACE_FILE, type WorkspaceFile } from "../refs";
 import { REF_ID_MAX, REF_ID_PATTERN } from "../refs/workspaceFile";
 import { type ApplyResult, applyLayer } from "./applyLayer";
+import { estargzAnnotations } from "./estargzToc";
 import { openFiles } from "./imageFiles";
 import type { Platform } from "./imageTypes";
 import { ingestBlob } from "./ingestBlob";
@@ -64,6 +65,11 @@ export interface ImportedLayer {
     readonly snapshot: string;
     readonly diffID: Digest;
     readonly blob: { readonly digest: Digest; readonly mediaType: string; readonly size: number; readonly compression: CompressionType };
+    /**
+     * Annotations read from the blob and recorded on its variant: for eStargz the TOC digest and
+     * uncompressed size (checked against the descriptor's, filled in when it has none).
+     */
+    readonly annotations: Readonly<Record<string, string>>;
     readonly entries: number;
     readonly skippedXattrs: number;
     /** The whiteout time read from the layer's own whiteouts (Unix seconds), or null if it has none. */
@@ -172,6 +178,7 @@ async function importResolved(img: ResolvedImage, files: Awaited<ReturnType<type
                 }),
             );
             made.push(final);
+            const blobAnnotations = compression === "estargz" ? await estargzAnnotations(blobPath, applied.size, layer.descriptor?.annotations, `${files.path}: layer ${layer.index} (${layer.member})`, opts.signal) : {};
             await store.updateLabels(blob.digest, compression === "uncompressed" ? {} : { [LABEL_UNCOMPRESSED]: layer.diffID });
             const wt = applied.traits.whiteoutMtimes;
             layers.push({
@@ -180,6 +187,7 @@ async function importResolved(img: ResolvedImage, files: Awaited<ReturnType<type
                 diffID: layer.diffID,
                 blob: { digest: blob.digest, size: blob.size, mediaType: layer.descriptor?.mediaType ?? dockerMediaType(compression), compression },
                 entries: applied.entries,
+                annotations: blobAnnotations,
                 skippedXattrs: applied.skippedXattrs,
                 whiteoutTime: wt.length > 0 ? wt[0]! : null,
                 traits: applied.traits,
@@ -220,7 +228,7 @@ async function recordBlobs(root: string, stateDir: string, img: ResolvedImage, l
     for (const [i, l] of layers.entries()) {
         opts.onProgress?.({ layer: i, layers: layers.length, phase: "record", ref: l.ref });
         const desc = img.layers[i]!.descriptor;
-        const annotations = { ...(desc?.annotations ?? {}), [LABEL_UNCOMPRESSED]: l.diffID };
+        const annotations = { ...(desc?.annotations ?? {}), ...l.annotations, [LABEL_UNCOMPRESSED]: l.diffID };
         const whiteoutTime: WhiteoutTime = l.whiteoutTime !== null ? { seconds: BigInt(l.whiteoutTime) } : WHITEOUT_EPOCH;
         const ref = engine.workspace.get(l.ref);
         // NOTE: for eStargz the config's diffID covers the TOC too (D'), as BuildKit records it.
