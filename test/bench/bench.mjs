@@ -12,6 +12,8 @@
  *   graph      layout and first paint of a 2,000-ref graph (graphLayout.mjs, when present)
  *   big        (opt-in, not in the default set) every compression of a ~5 GB tar, once each:
  *              peak RSS on a 5 GB layer
+ *   image      (opt-in) import, export and verify-image of the chain as a gzip OCI layout, with
+ *              `umoci unpack` and `skopeo copy` as references (imageCases.mjs)
  * Tools: layerscope (all cases), the oracle (`diff` for base and changes, it has no overlay
  * differ; `compress` for the compression cases), and references: `tar --format=posix | sha256sum`
  * (base), `gzip -6` (gzip), `zstd -3` (zstd).
@@ -29,6 +31,7 @@
  *   LAYERSCOPE_BENCH_CASES comma-separated subset of base,changes,overlay,gzip,gzip-fast,zstd,
  *                          estargz,chain,graph (default all; e.g. "gzip-fast,zstd" for a quick run)
  *                          and big (opt-in: ~5 GB tar, every compression once, for peak RSS)
+ *                          and image (opt-in: import / export / verify-image of an 8-layer image)
  *   LAYERSCOPE_BENCH_CLI   the layerscope CLI to run (default dist/cli.js; e.g. another build)
  *   LAYERSCOPE_BENCH_NICE  run every measured command under `nice -n N` (e.g. -10, as root) to
  *                          keep other work on a shared machine from skewing the timings
@@ -43,6 +46,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { ensureInput, fmtBytes } from "./buildInput.mjs";
 import { bigCase, chainCase, compressCases, runLayerscope } from "./compressCases.mjs";
 import { ensureBigTar, ensureChain, ensureLayerTar } from "./compressInput.mjs";
+import { ensureImage, imageCase } from "./imageCases.mjs";
 import { ensureGnuTime, median, timed, timedPipeline } from "./measure.mjs";
 import { printTable } from "./report.mjs";
 
@@ -336,9 +340,14 @@ async function main() {
             tar = ensureLayerTar({ benchDir: cfg.benchDir, paths: p, cli: cfg.cli, log });
             cases.push(...compressCases(cfg, tar).filter((c) => want(c.id)));
         }
-        if (want("chain")) {
+        if (want("chain") || want("image")) {
             chain = ensureChain({ benchDir: cfg.benchDir, paths: p, log });
-            cases.push(chainCase(cfg, chain));
+            if (want("chain")) cases.push(chainCase(cfg, chain));
+        }
+        if (want("image")) {
+            const image = ensureImage({ benchDir: cfg.benchDir, chain, cli: cfg.cli, log });
+            cases.push(imageCase(cfg, image, chain));
+            input.image = image;
         }
         if (want("big")) {
             const big = ensureBigTar({ benchDir: cfg.benchDir, paths: p, log });
@@ -410,7 +419,7 @@ async function main() {
             },
             input: { ...input, paths: undefined, location: p, layerTar: tar, chain },
             reference: { nodeSha256MiBps: sha },
-            cases: cases.map((c) => ({ id: c.id, kind: c.kind, target: c.target, vs: c.vs ?? null })),
+            cases: cases.map((c) => ({ id: c.id, kind: c.kind, target: c.target, vs: c.vs ?? null, ...(c.refs ? { refs: c.refs } : {}) })),
             results,
             checks: verdicts,
             graph,

@@ -9,8 +9,12 @@ function pad(s, n, right) {
 }
 
 /** The row a case's layerscope row is compared with, and how the ratio reads. */
-function referenceOf(report, c) {
+function referenceOf(report, c, r) {
     const { results } = report;
+    if (c.kind === "image") {
+        const ref = c.refs?.[r?.tool];
+        return ref ? results.find((x) => x.case === c.id && x.tool === ref) : undefined;
+    }
     if (c.kind === "chain") {
         return results.find((r) => r.case === c.id && r.tool === "layerscope 1-by-1");
     }
@@ -22,6 +26,7 @@ function inputBytes(report, c, r) {
     if (c.kind === "compress") return report.input.layerTar?.size;
     if (c.kind === "chain") return report.input.chain?.bytes;
     if (c.kind === "big") return report.input.bigTar?.size;
+    if (c.kind === "image") return report.input.image?.blobBytes;
     return r.outputBytes;
 }
 
@@ -29,7 +34,7 @@ export function printTable(report, print) {
     const { results, checks, cases } = report;
     const cols = [
         ["case", 9, false],
-        ["tool", 17, false],
+        ["tool", 23, false],
         ["median s", 9, true],
         ["MiB/s", 7, true],
         ["CPU s", 7, true],
@@ -49,7 +54,7 @@ export function printTable(report, print) {
     print(line(cols.map((c) => "-".repeat(Math.max(c[1], c[0].length)))));
     for (const r of results) {
         const c = cases.find((x) => x.id === r.case);
-        const ref = referenceOf(report, c);
+        const ref = referenceOf(report, c, r);
         const isOurs = r.tool.startsWith("layerscope");
         const o = isOurs && ref && ref !== r ? ref : undefined;
         let check = "";
@@ -61,6 +66,8 @@ export function printTable(report, print) {
             check = "reference";
         } else if (c.kind === "big") {
             check = "peak RSS on ~5 GB";
+        } else if (c.kind === "image") {
+            check = isOurs ? (ref ? `vs ${ref.tool}` : r.diffID) : "reference";
         } else if (c.kind === "chain") {
             check = r.tool === "layerscope 1-by-1" ? "reference" : (checks.find((x) => x.case === "chain")?.verdict ?? "");
         } else {
@@ -118,9 +125,11 @@ export function printTable(report, print) {
     for (const c of cases) {
         const mine = results.filter((r) => r.case === c.id && r.tool.startsWith("layerscope") && r.tool !== "layerscope 1-by-1");
         for (const r of mine) {
-            const ref = referenceOf(report, c);
+            const ref = referenceOf(report, c, r);
             let t = "time n/a (no reference measured)";
-            if (ref && ref !== r) {
+            if (c.kind === "image") {
+                t = ref ? `${(r.medianSeconds / ref.medianSeconds).toFixed(2)}× ${ref.tool} (${r.tool.slice(11)}; no target)` : `${r.tool.slice(11)}: no reference tool does this`;
+            } else if (ref && ref !== r) {
                 const ratio = r.medianSeconds / ref.medianSeconds;
                 t =
                     c.kind === "chain"

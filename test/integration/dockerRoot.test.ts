@@ -13,6 +13,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { detectSource } from "../../src/engine";
+import { SourceModel } from "../../src/extension/model/sourceModel";
+import { FakeHost } from "../helpers/modelHost";
 import { treeFingerprint } from "../helpers/treeFingerprint";
 
 const repo = join(__dirname, "..", "..", "..");
@@ -126,6 +128,28 @@ describe("Docker data-root with BuildKit, read in place", { skip: skip || undefi
                 assert.match(l.original.writer, /GNU tar/);
                 assert.equal(l.original.contentMatches, true);
             }
+        }
+    });
+
+    it("in the extension's model: Verify with an image puts each layer's verdict on its ref (the graph's badges)", async () => {
+        const host = new FakeHost([root]);
+        host.raw = { stateLocation: "global" };
+        try {
+            const model = new SourceModel(host);
+            await model.refresh();
+            assert.ok(model.rootImages(root).includes("test/bk:1"));
+            const report = await model.verifyRootImage(root, "test/bk:1").done;
+            assert.equal(report.layers.length, images.find((i) => i.name === "test/bk:1")!.layers.length);
+            for (const l of report.layers) {
+                const v = model.verification(root, { id: l.ref!, chainID: l.chainID })!;
+                // Docker's writer (moby pkg/archive) differs from containerd's in its headers only.
+                assert.equal(v.state, l.ok ? "verified" : "different-writer", `${l.ref}: ${v.verdict}`);
+                assert.match(v.check, /Verify Image Layers \(test\/bk:1\)/);
+                assert.equal(v.nameLookup, 'uid 0 → "root"; gid 0 → "root"');
+                if (!l.ok) assert.match(v.writerTraits[0]!, /moby pkg\/archive/);
+            }
+        } finally {
+            host.dispose();
         }
     });
 

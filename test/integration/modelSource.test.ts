@@ -145,6 +145,25 @@ describe("SourceModel operations", () => {
         assert.deepEqual(events.slice(1, -1).map((e) => e.phase), ["reused", "reused"]);
     });
 
+    it("verify keeps each checked ref's result for the graph and says which refs changed; the rest stay unverified", async () => {
+        const k = kit();
+        const { model } = await modelOver([k.dir]);
+        await model.compute({ source: k.dir, ref: "app", compression: "gzip" }).done;
+        const changed: Array<readonly string[] | undefined> = [];
+        model.onDidChangeRefs((e) => changed.push(e.refs));
+        const report = await model.verify(k.dir, "app").done;
+        assert.equal(report.ok, true);
+        assert.ok(changed.some((refs) => refs?.includes("app") && refs.includes("base")), JSON.stringify(changed));
+        for (const id of ["base", "app"]) {
+            const r = await model.report(k.dir, id);
+            const v = model.verification(k.dir, { id, chainID: r.chainID })!;
+            assert.equal(v.state, "verified", id);
+            assert.equal(v.check, "Verify");
+        }
+        assert.equal(model.verification(k.dir, { id: "other", chainID: null }), undefined);
+        assert.throws(() => model.rootImages(k.dir), { code: "Unsupported" }, "a workspace has no images to check");
+    });
+
     it("deduplicates the same compute: one start, one execution, the same promise", async () => {
         const k = kit();
         const { model, events } = await modelOver([k.dir]);

@@ -192,6 +192,7 @@ export class SourceModel implements LayerscopeModel {
     async removeSource(id: string): Promise<void> {
         await this.host.remember(this.host.remembered().map(resolveReal).filter((r) => r !== id));
         await this.refresh({ reopen: false });
+        if (!this.byId.has(id)) this.verifications.forget(id);
     }
 
     isRemembered(id: string): boolean {
