@@ -239,7 +239,7 @@ describe("images from other writers", () => {
     });
 });
 
-describe("a writer that looked user and group names up (containerd < 1.6.20, BuildKit < v0.12)", () => {
+describe("a writer that looked user and group names up (containerd < 1.6.20, containerd#8220)", () => {
     const go = has("go") ? "go" : null;
     it("verify-image replays the names read from the layer: \"identical after inference\", the names in the profile", { skip: (!oracle && "LAYERSCOPE_ORACLE not set") || (!go && "needs Go (golang-go) to build test/fixtures/tools/tar-names.go") }, () => {
         const tool = join(work, "tar-names");

@@ -1,6 +1,7 @@
 /**
  * The user and group names a tar writer put in `uname`/`gname`. Go's `tar.FileInfoHeader` (used
- * by containerd's ChangeWriter before v1.6.20, BuildKit before v0.12 and moby's pkg/archive)
+ * by containerd's ChangeWriter before v1.6.20, containerd#8220, so by the BuildKit releases that
+ * vendor it, buildkit#3688; and by moby's pkg/archive before 23.0, moby#43185)
  * looks each uid and gid up in the writing host's user database (`os/user`, cached per id) and
  * leaves the name empty when the lookup fails; containerd >= 1.6.20 never looks up. The names
  * depend on the writer's host, not on the layer, so they cannot be recomputed from a snapshot:

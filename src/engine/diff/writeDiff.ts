@@ -28,7 +28,7 @@ export interface WriteDiffOptions {
     readonly whiteoutTime?: WhiteoutTime;
     /**
      * uname/gname per uid/gid, replaying a writer that looked names up (containerd < 1.6.20,
-     * BuildKit < v0.12); without it no names are written, as containerd >= 1.6.20 does.
+     * BuildKit releases vendoring it); without it no names are written, as containerd >= 1.6.20 does.
      */
     readonly names?: NameLookup;
     /**

@@ -4,7 +4,7 @@
  *
  * Before recomputing, what can be read from the original layer is taken from it: the whiteout
  * mtime containerd's writer stamped (the wall clock of the writer before containerd 2.x) and the
- * user/group names its writer looked up (containerd < 1.6.20, BuildKit < v0.12, moby). When
+ * user/group names its writer looked up (containerd < 1.6.20 and the BuildKit releases vendoring it, moby; containerd#8220, buildkit#3688). When
  * a layer still differs, the original blob is summarized too, so the answer says whether the
  * content is the same (only the tar headers differ: another tar writer) and which writer the
  * original headers point to, instead of a bare "mismatch".
