@@ -11,7 +11,8 @@
  * beside its final place and renamed when complete; a failed import removes every snapshot it
  * made and leaves layerscope.json as it was. Blobs it ingested stay unreferenced until `gc`.
  */
-import { execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { randomBytes } from "node:crypto";
 import { existsSync, promises as fsp, readFileSync, realpathSync } from "node:fs";
 import * as path from "node:path";
@@ -239,6 +240,8 @@ async function recordBlobs(root: string, stateDir: string, img: ResolvedImage, l
     return Promise.all(layers.map((l) => engine.report(l.ref)));
 }
 
+const execFileAsync = promisify(execFile);
+
 /** Builds a snapshot in a temporary directory beside `final` and renames it there when complete. */
 export async function buildSnapshot<T>(final: string, parent: string | null, fill: (dir: string) => Promise<T>): Promise<T> {
     const tmp = path.join(path.dirname(final), `.${path.basename(final)}.tmp-${randomBytes(6).toString("hex")}`);
@@ -246,8 +249,9 @@ export async function buildSnapshot<T>(final: string, parent: string | null, fil
         if (parent) {
             await fsp.mkdir(tmp, { mode: 0o755 });
             // cp -a keeps ns mtimes, owners, modes, xattrs, hard links and special files, which
-            // the differ compares; our own temporary paths only, no shell.
-            execFileSync("cp", ["-a", "--reflink=auto", "--", `${parent}/.`, tmp], { stdio: ["ignore", "ignore", "pipe"] });
+            // the differ compares; our own temporary paths only, no shell. Asynchronous: a
+            // parent of gigabytes must not hold the event loop (the extension host's) meanwhile.
+            await execFileAsync("cp", ["-a", "--reflink=auto", "--", `${parent}/.`, tmp], { maxBuffer: 1 << 20 });
         } else {
             await fsp.mkdir(tmp, { mode: 0o755 });
             await fsp.chmod(tmp, 0o755);
