@@ -161,7 +161,7 @@ async function importResolved(img: ResolvedImage, files: Awaited<ReturnType<type
             progress("apply");
             const blobPath = store.blobPath(blob.digest);
             const compression = await detectCompression(blobPath);
-            await checkBlobKind(blobPath, compression, layer, `${files.path}: layer ${layer.index} (${layer.member})`);
+            const tocDigest = await checkBlobKind(blobPath, compression, layer, `${files.path}: layer ${layer.index} (${layer.member})`);
             const final = path.join(snapDir, id);
             const parent = layer.index > 0 && snapshotter === "native" ? path.join(snapDir, ids[layer.index - 1]!) : null;
             const applied = await buildSnapshot(final, parent, (dir) =>
@@ -179,7 +179,7 @@ async function importResolved(img: ResolvedImage, files: Awaited<ReturnType<type
                 }),
             );
             made.push(final);
-            const blobAnnotations = compression === "estargz" ? await estargzAnnotations(blobPath, applied.size, layer.descriptor?.annotations, `${files.path}: layer ${layer.index} (${layer.member})`, opts.signal) : {};
+            const blobAnnotations = tocDigest ? estargzAnnotations(tocDigest, applied.size, layer.descriptor?.annotations, `${files.path}: layer ${layer.index} (${layer.member})`) : {};
             await store.updateLabels(blob.digest, compression === "uncompressed" ? {} : { [LABEL_UNCOMPRESSED]: layer.diffID });
             const wt = applied.traits.whiteoutMtimes;
             layers.push({
@@ -270,11 +270,11 @@ const TOC_DIGEST = "containerd.io/snapshot/stargz/toc.digest";
 /**
  * The blob is what its descriptor says: a layer media type whose compression matches the bytes
  * (eStargz is gzip); an eStargz footer points at a well-formed TOC, and a toc.digest annotation
- * names that TOC.
+ * names that TOC. Returns an eStargz blob's TOC digest (recorded on its variant), else null.
  */
-async function checkBlobKind(blobPath: string, compression: CompressionType, layer: ImageLayer, where: string): Promise<void> {
+async function checkBlobKind(blobPath: string, compression: CompressionType, layer: ImageLayer, where: string): Promise<Digest | null> {
     const desc = layer.descriptor;
-    if (!desc) return; // docker save archives carry no descriptors
+    if (!desc) return compression === "estargz" ? (await readToc(blobPath)).digest : null; // docker save archives carry no descriptors
     const declared = fromMediaType(desc.mediaType);
     if (declared === "unknown") {
         throw new EngineError("Unsupported", `${where}: media type ${desc.mediaType} is not a layer type Layerscope can apply (encrypted? an artifact?)`, { path: where, reason: "media-type" });
@@ -285,7 +285,7 @@ async function checkBlobKind(blobPath: string, compression: CompressionType, lay
     }
     const want = desc.annotations?.[TOC_DIGEST];
     if (compression !== "estargz") {
-        if (want === undefined) return;
+        if (want === undefined) return null;
         throw new EngineError("Corrupt", `${where}: annotated as eStargz (toc.digest ${want}) but the blob has no eStargz footer`, { path: where, reason: "bad-estargz-footer" });
     }
     // A footer was found: it and the TOC it points at must hold, annotated or not.
@@ -293,6 +293,7 @@ async function checkBlobKind(blobPath: string, compression: CompressionType, lay
     if (want !== undefined && toc.digest !== want) {
         throw new EngineError("Corrupt", `${where}: the eStargz TOC has digest ${toc.digest}, the toc.digest annotation says ${want}`, { path: where, reason: "toc-digest-mismatch" });
     }
+    return toc.digest;
 }
 
 function checkDiffID(r: ApplyResult, layer: ImageLayer, where: string): void {
