@@ -50,6 +50,7 @@ export {
     type ContentsOrigin,
     type ContentsSourceChoice,
     type BlobOrigin,
+    type IndexedBlob,
     type ReadRange,
     type OpenContentsOptions,
 } from "./contents";

@@ -23,6 +23,7 @@ import * as fsb from "../helpers/fsbuild";
 import { WorkspaceKit } from "../helpers/workspaceKit";
 
 const ROOT = process.getuid?.() === 0;
+const T2 = fsb.T1 + 1000;
 const BIG = 2_500_000;
 const WEIRD = Buffer.concat([Buffer.from("caf"), Buffer.of(0xe9), Buffer.from(" 100%.txt")]); // latin1 é: not UTF-8
 
@@ -62,9 +63,22 @@ function buildWorkspace(): WorkspaceKit {
     fsb.writeFile(join(app, "lib/new.so"), "new\n");
     fsb.writeFile(Buffer.concat([Buffer.from(join(app, "weird")), Buffer.from("/"), WEIRD, Buffer.from("-2")]), "second\n");
     fsb.normalizeMtimes(app, fsb.T1);
+    // Only UTF-8 names: its eStargz blob is read through the TOC (Go's JSON cannot spell others).
+    const cfg = join(kit.dir, "snapshots/cfg");
+    fsb.mkdir(cfg);
+    fsb.copyTree(app, cfg);
+    fsb.rewriteFile(join(cfg, "app/server.js"), "v2, longer\n"); // and its hard link with it
+    fsb.remove(join(cfg, "keep/stays.txt"));
+    fsb.writeFiles(cfg, { "etc/cfg.d/a.conf": "a=1\n" });
+    fsb.normalizeMtimes(cfg, T2);
+    for (const name of [WEIRD, Buffer.concat([WEIRD, Buffer.from("-2")])]) {
+        fsb.setMtime(Buffer.concat([Buffer.from(join(cfg, "weird/")), name]), fsb.T1); // unchanged: not in cfg's layer
+    }
+    fsb.setMtime(join(cfg, "weird"), fsb.T1);
     kit.refs([
         { id: "base", snapshot: "snapshots/base" },
         { id: "app", parent: "base", snapshot: "snapshots/app" },
+        { id: "cfg", parent: "app", snapshot: "snapshots/cfg" },
         { id: "m", merge: ["base", "app"] },
     ]);
     return kit;
@@ -73,17 +87,21 @@ function buildWorkspace(): WorkspaceKit {
 let kit: WorkspaceKit;
 let engine: WorkspaceEngine;
 let appTar: Buffer;
+let cfgTar: Buffer;
+const tarsByRef = new Map<string, Buffer>();
 let baseTar: Buffer;
 
 before(async () => {
     kit = buildWorkspace();
     engine = await openWorkspaceEngine(kit.dir);
-    await engine.computeBlobChain("app", { createIfNeeded: true, compression: { type: "uncompressed" } });
+    await engine.computeBlobChain("cfg", { createIfNeeded: true, compression: { type: "uncompressed" } });
     for (const type of ["gzip", "zstd", "estargz"] as const) {
-        await engine.computeBlobChain("app", { createIfNeeded: true, compression: { type, force: true } });
+        await engine.computeBlobChain("cfg", { createIfNeeded: true, compression: { type, force: true } });
     }
     baseTar = await tarOf("base");
     appTar = await tarOf("app");
+    cfgTar = await tarOf("cfg");
+    tarsByRef.set("base", baseTar).set("app", appTar).set("cfg", cfgTar);
 });
 after(() => kit?.dispose());
 
@@ -106,19 +124,34 @@ function open(refId: string, view: "layer" | "merged", way: Way): Promise<LayerC
     return openLayerContents(engine, refId, { view, source: way.source, ...(way.source === "blob" ? { compression: way.compression } : {}) });
 }
 
-/** The merged view equals the snapshot directory: every path, its metadata, link targets, content. */
+const CHAINS: Record<string, string[]> = { base: ["base"], app: ["base", "app"], cfg: ["base", "app", "cfg"] };
+
+/**
+ * The merged view equals the snapshot directory: every path, its metadata, link targets,
+ * content. From blobs, an entry's metadata is what the topmost layer tar holding it recorded
+ * (a directory whose only change is its mtime is in no tar: its older mtime stays, as in an image).
+ */
 async function assertMergedMatchesDisk(c: LayerContents, snapshot: string, fromBlob: boolean): Promise<void> {
     const disk = walkDisk(join(kit.dir, "snapshots", snapshot));
+    const chain = CHAINS[snapshot]!;
+    const tars = chain.map((r) => tarExpectations(tarsByRef.get(r)!));
+    const disks = chain.map((r) => walkDisk(join(kit.dir, "snapshots", r)));
     const seen = await walkContents(c);
     assert.deepEqual([...seen.keys()].sort(), [...disk.keys()].sort());
-    for (const [p, d] of disk) {
+    for (const [p, top] of disk) {
         const e = seen.get(p)!;
         const what = `${snapshot}:${p}`;
+        let d = top;
+        if (fromBlob) {
+            const k = tars.map((t) => t.has(p) && !t.get(p)!.deleted).lastIndexOf(true);
+            assert.ok(k >= 0, `${what}: in some layer tar`);
+            d = disks[k]!.get(p)!;
+        }
         assert.equal(e.change, null, what);
         if (e.type === "hardlink") {
             assert.ok(fromBlob, `${what}: hard link entries come from tars`);
             const target = disk.get(decodeLayerPath(e.linkTarget!).toString("latin1"));
-            assert.equal(target?.ino, d.ino, `${what}: links to the same inode`);
+            assert.equal(target?.ino, top.ino, `${what}: links to the same inode`);
         } else {
             assert.equal(e.type, d.type, what);
         }
@@ -130,7 +163,7 @@ async function assertMergedMatchesDisk(c: LayerContents, snapshot: string, fromB
         if (!fromBlob) assert.equal(e.mtimeNs, d.mtimeNs, what);
         if (d.type === "file") {
             assert.equal(e.size, d.size, what);
-            assert.equal(shaOf(await readContents(c, e.path)), d.sha, `${what}: content`);
+            assert.equal(shaOf(await readContents(c, e.path)), top.sha, `${what}: content`);
         }
         if (d.type === "symlink") assert.deepEqual(decodeLayerPath(e.linkTarget!), d.target, what);
         if (d.type === "char") assert.deepEqual(e.device, { major: Number(d.rdev >> 8n) & 0xfff, minor: Number(d.rdev & 0xffn) }, what);
@@ -165,11 +198,14 @@ async function assertLayerMatchesTar(c: LayerContents, tar: Buffer, lower: strin
 describe("openLayerContents", () => {
     for (const way of WAYS) {
         it(`merged view from ${wayName(way)} equals the snapshot directory (base and app)`, async () => {
-            for (const ref of ["base", "app"]) {
+            for (const ref of ["base", "app", "cfg"]) {
                 const c = await open(ref, "merged", way);
                 assert.equal(c.origin.kind, way.source);
                 if (c.origin.kind === "blob" && way.source === "blob") {
                     assert.ok(c.origin.blobs.every((b) => b.compression === way.compression));
+                    // eStargz: the TOC where it can name every entry, the tar where a name is not UTF-8.
+                    const expected = c.origin.blobs.map((b) => (way.compression === "estargz" && b.refId === "cfg" ? "toc" : "tar"));
+                    assert.deepEqual(c.origin.blobs.map((b) => b.indexedFrom), expected);
                 }
                 await assertMergedMatchesDisk(c, ref, way.source === "blob");
                 await c.close();
@@ -190,6 +226,13 @@ describe("openLayerContents", () => {
             assert.equal((await app.stat("/lib")).change, "modified", "a symlink replaced by a directory");
             assert.equal((await app.stat("/etc/os-release")).change, "modified");
             assert.equal((await app.stat("/app/server.js")).change, "added");
+            const cfg = await open("cfg", "layer", way);
+            await assertLayerMatchesTar(cfg, cfgTar, "app", way.source === "blob");
+            assert.equal((await cfg.stat("/keep/stays.txt")).change, "deleted");
+            // The tar holds the pair as a file and a link to it (in walk order: server-link.js first).
+            assert.equal((await cfg.stat("/app/server.js")).type, way.source === "blob" ? "hardlink" : "file");
+            assert.equal((await cfg.stat("/app/server.js")).linkTarget, way.source === "blob" ? "/app/server-link.js" : null);
+            assert.equal((await readContents(cfg, "/app/server-link.js")).toString(), "v2, longer\n");
         });
     }
 

@@ -9,12 +9,14 @@ import { blobIsEStargz } from "../cache/variants";
 import type { BlobDescriptor } from "../cache/labels";
 import type { ContentStore } from "../content";
 import { EngineError } from "../errors";
+import { indexEStargz, LossyToc } from "./estargzIndex";
 import { indexTarStream } from "./indexTar";
 import { StreamPayloads, UncompressedPayloads } from "./payloadSources";
 import type { TarIndexTree } from "./tarIndexTree";
 import type { BlobOrigin } from "./types";
 
 const CACHED_INDEXES = 16;
+const TOC_DIGEST_ANNOTATION = "containerd.io/snapshot/stargz/toc.digest";
 
 export async function blobOrigin(store: ContentStore, refId: string, desc: BlobDescriptor): Promise<BlobOrigin> {
     const t = fromMediaType(desc.mediaType);
@@ -22,7 +24,7 @@ export async function blobOrigin(store: ContentStore, refId: string, desc: BlobD
         throw new EngineError("Unsupported", `ref ${refId}: blob ${desc.digest} has media type ${desc.mediaType}, which is no layer Layerscope can read`, { ref: refId });
     }
     const compression: CompressionType = t === "gzip" && (await blobIsEStargz(store, desc.digest)) ? "estargz" : t;
-    return { refId, digest: desc.digest, mediaType: desc.mediaType, compression, size: desc.size, path: store.blobPath(desc.digest) };
+    return { refId, digest: desc.digest, mediaType: desc.mediaType, compression, size: desc.size, path: store.blobPath(desc.digest), annotations: desc.annotations };
 }
 
 export class BlobIndexCache {
@@ -43,8 +45,16 @@ export class BlobIndexCache {
     }
 }
 
-export function indexBlob(blob: BlobOrigin, signal?: AbortSignal): Promise<TarIndexTree> {
+export async function indexBlob(blob: BlobOrigin, signal?: AbortSignal): Promise<TarIndexTree> {
     const label = `blob ${blob.digest} (${blob.compression}, layer ${blob.refId})`;
+    if (blob.compression === "estargz") {
+        try {
+            return await indexEStargz(blob.path, { label, tocDigest: blob.annotations?.[TOC_DIGEST_ANNOTATION], signal });
+        } catch (err) {
+            if (!(err instanceof LossyToc)) throw err;
+            // Names the TOC cannot spell: read the tar itself (every member, in order).
+        }
+    }
     const payloads = blob.compression === "uncompressed" ? new UncompressedPayloads(blob.path) : new StreamPayloads(blob.path, blob.compression);
     return indexTarStream(openDecoded(blob.path, blob.compression), label, payloads, signal);
 }

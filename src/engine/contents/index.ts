@@ -10,6 +10,7 @@ export type {
     ContentsOrigin,
     ContentsSourceChoice,
     BlobOrigin,
+    IndexedBlob,
     ReadRange,
     OpenContentsOptions,
 } from "./types";

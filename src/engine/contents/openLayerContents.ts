@@ -43,7 +43,7 @@ export async function openLayerContents(engine: WorkspaceEngine, refId: string, 
         const lower = lowerRef ? () => openLower(engine, lowerRef, opts) : () => Promise.resolve(new EmptyTree() as TreeReader);
         return new TreeContents({
             ...common,
-            origin: { kind: "blob", blobs },
+            origin: { kind: "blob", blobs: blobs.map((b, i) => ({ ...b, indexedFrom: trees[i]!.indexedFrom })) },
             tree: layer ? trees[0]! : new MergedTree(trees, `merged view of ${refId}`, false),
             lower: layer ? lower : null,
         });

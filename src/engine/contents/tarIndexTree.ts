@@ -36,8 +36,10 @@ export interface PayloadChunk {
     readonly chunkOffset: number;
     readonly chunkSize: number;
     readonly offset: number;
-    /** Where the member ends (the next member's offset), when known. */
+    /** Where the next member the TOC knows starts (the chunk's member ends there or before). */
     readonly end: number;
+    /** The chunk's sha256 digest, when the TOC records it. */
+    readonly digest?: string;
 }
 
 export interface PayloadSource {
@@ -104,6 +106,8 @@ export class TarIndexTree implements TreeReader {
     constructor(
         private readonly label: string,
         private readonly payloads: PayloadSource,
+        /** How the entries were read: the whole tar, or an eStargz table of contents. */
+        readonly indexedFrom: "tar" | "toc" = "tar",
     ) {}
 
     /** Entries recorded (tar entries, whiteouts included). */

@@ -66,7 +66,7 @@ export type ContentsOrigin =
     | {
           readonly kind: "blob";
           /** One per layer, bottom first (one for the layer view). */
-          readonly blobs: readonly BlobOrigin[];
+          readonly blobs: readonly IndexedBlob[];
       }
     | {
           readonly kind: "snapshot";
@@ -82,6 +82,13 @@ export interface BlobOrigin {
     /** Compressed size in bytes. */
     readonly size: number;
     readonly path: string;
+    /** The blob descriptor's annotations (eStargz: its TOC digest, uncompressed size…). */
+    readonly annotations?: Readonly<Record<string, string>>;
+}
+
+export interface IndexedBlob extends BlobOrigin {
+    /** How its entries were listed: by reading the tar, or from the eStargz table of contents. */
+    readonly indexedFrom: "tar" | "toc";
 }
 
 export interface ReadRange {
