@@ -202,7 +202,8 @@ export class TarIndexTree implements TreeReader {
             throw new EngineError("Unsupported", `${this.describe(e.name)}: tar entry type ${JSON.stringify(String.fromCharCode(typeflag))} is not a file, link, device, fifo or directory`, { path: encodeLayerPath(e.name) });
         }
         node.typeflag = typeflag;
-        node.mode = Number(BigInt.asUintN(32, e.mode) & 0o7777n);
+        // Linux symlinks are always 0777, whatever the header says (as applied, as on disk).
+        node.mode = typeflag === TYPE_SYMLINK ? 0o777 : Number(BigInt.asUintN(32, e.mode) & 0o7777n);
         node.uid = Number(e.uid);
         node.gid = Number(e.gid);
         node.size = typeflag === TYPE_REG ? e.size : typeflag === TYPE_SYMLINK ? e.linkname.length : 0;
@@ -224,6 +225,13 @@ export class TarIndexTree implements TreeReader {
             if (file && file.kind === "entry" && file.typeflag === TYPE_REG) {
                 node.linkTo = file;
                 file.nlink++;
+                // containerd's createTarFile links, then applies the link header's owner,
+                // xattrs, mode and times to the path: the inode both names share.
+                file.mode = node.mode;
+                file.uid = node.uid;
+                file.gid = node.gid;
+                file.mtimeNs = node.mtimeNs;
+                for (const [k, v] of node.xattrs ?? []) (file.xattrs ??= new Map()).set(k, v);
                 file.stat = null;
             }
             // else: a link to a lower layer's file (or to nothing); reading it says so.
