@@ -53,4 +53,13 @@ export {
     type IndexedBlob,
     type ReadRange,
     type OpenContentsOptions,
+    computeLayerSizes,
+    type SizeOptions,
+    type SizeReport,
+    type LayerSizes,
+    type DirectorySizes,
+    type ChangeTallies,
+    type Tally,
+    type DiveFigures,
+    type DiveInefficiency,
 } from "./contents";

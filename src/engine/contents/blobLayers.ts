@@ -17,6 +17,7 @@ import type { BlobOrigin } from "./types";
 
 const CACHED_INDEXES = 16;
 const TOC_DIGEST_ANNOTATION = "containerd.io/snapshot/stargz/toc.digest";
+const UNCOMPRESSED_SIZE_ANNOTATION = "io.containers.estargz.uncompressed-size";
 
 export async function blobOrigin(store: ContentStore, refId: string, desc: BlobDescriptor): Promise<BlobOrigin> {
     const t = fromMediaType(desc.mediaType);
@@ -49,7 +50,9 @@ export async function indexBlob(blob: BlobOrigin, signal?: AbortSignal): Promise
     const label = `blob ${blob.digest} (${blob.compression}, layer ${blob.refId})`;
     if (blob.compression === "estargz") {
         try {
-            return await indexEStargz(blob.path, { label, tocDigest: blob.annotations?.[TOC_DIGEST_ANNOTATION], signal });
+            const size = Number(blob.annotations?.[UNCOMPRESSED_SIZE_ANNOTATION]);
+            const tarBytes = Number.isSafeInteger(size) && size >= 0 ? size : undefined;
+            return await indexEStargz(blob.path, { label, tocDigest: blob.annotations?.[TOC_DIGEST_ANNOTATION], tarBytes, signal });
         } catch (err) {
             if (!(err instanceof LossyToc)) throw err;
             // Names the TOC cannot spell: read the tar itself (every member, in order).

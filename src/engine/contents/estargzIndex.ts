@@ -40,6 +40,8 @@ export interface EStargzIndexOptions {
     readonly label: string;
     /** sha256 of the TOC JSON (the blob's `containerd.io/snapshot/stargz/toc.digest` annotation). */
     readonly tocDigest?: string;
+    /** The layer's uncompressed size, as the blob records it (`io.containers.estargz.uncompressed-size`). */
+    readonly tarBytes?: number;
     readonly openFile?: BlobOpener;
     readonly signal?: AbortSignal;
 }
@@ -55,6 +57,7 @@ export async function indexEStargz(path: string, opts: EStargzIndexOptions): Pro
     }
     const payloads = new EStargzPayloads(path, openFile);
     const tree = new TarIndexTree(opts.label, payloads, "toc");
+    tree.tarBytes = opts.tarBytes ?? null;
     const ends = memberEnds(toc.entries, toc.tocOffset, path);
     const entries = toc.entries;
     for (let i = 0; i < entries.length; i++) {

@@ -14,3 +14,4 @@ export type {
     ReadRange,
     OpenContentsOptions,
 } from "./types";
+export { computeLayerSizes, type SizeOptions, type SizeReport, type LayerSizes, type DirectorySizes, type ChangeTallies, type Tally, type DiveFigures, type DiveInefficiency } from "./layerSizes";

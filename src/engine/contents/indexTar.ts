@@ -47,6 +47,7 @@ export async function indexTarStream(tar: Readable, label: string, payloads: Pay
             await scanner.push(chunk as Buffer);
         }
         scanner.end();
+        tree.tarBytes = pos;
     } catch (err) {
         tar.destroy();
         if (signal?.aborted) throw new EngineError("Canceled", `${label}: canceled while reading the layer`, { path: label }, { cause: err });

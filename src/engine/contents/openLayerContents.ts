@@ -16,7 +16,7 @@ import type { TreeReader } from "../fs/tree";
 import type { Ref } from "../refs";
 import { BlobIndexCache, blobOrigin } from "./blobLayers";
 import { TreeContents } from "./treeContents";
-import type { BlobOrigin, LayerContents, OpenContentsOptions } from "./types";
+import type { BlobOrigin, IndexedBlob, LayerContents, OpenContentsOptions } from "./types";
 
 const caches = new WeakMap<WorkspaceEngine, BlobIndexCache>();
 
@@ -58,6 +58,32 @@ export async function openLayerContents(engine: WorkspaceEngine, refId: string, 
     return new TreeContents({ ...common, origin: { kind: "snapshot", dirs }, tree: await views.view(ref, opts.signal), lower: null });
 }
 
+/** One layer of a chain, as an upperdir-like tree, and where it was read from. */
+export interface StackLayer {
+    readonly refId: string;
+    readonly tree: TreeReader;
+    readonly blob: IndexedBlob | null;
+    readonly snapshot: string | null;
+}
+
+/** Every layer of the ref's chain (bottom first), from blobs or snapshots as `opts.source` says. */
+export async function layerStack(engine: WorkspaceEngine, refId: string, opts: Omit<OpenContentsOptions, "view">): Promise<StackLayer[]> {
+    const chain = engine.workspace.get(refId).layerChain();
+    const source = opts.source ?? "auto";
+    const blobs = source === "snapshot" ? null : await blobsOf(engine, chain, opts);
+    if (source === "blob" && !blobs) {
+        throw new EngineError("FailedPrecondition", `ref ${refId}: not every layer has ${opts.compression ? `a ${opts.compression} blob` : "a blob"} in the content store; run compute first, or read the snapshots`, { ref: refId });
+    }
+    if (blobs) {
+        const cache = cacheOf(engine);
+        const trees = await Promise.all(blobs.map((b) => cache.index(b, opts.signal)));
+        return chain.map((r, i) => ({ refId: r.id, tree: trees[i]!, blob: { ...blobs[i]!, indexedFrom: trees[i]!.indexedFrom }, snapshot: r.snapshot }));
+    }
+    const views = engine.workspace.views;
+    const trees = await Promise.all(chain.map((r) => views.layerTree(r, opts.signal)));
+    return chain.map((r, i) => ({ refId: r.id, tree: trees[i]!, blob: null, snapshot: r.snapshot }));
+}
+
 /** The ref whose blob is `ref`'s layer: itself, or the upper a Diff reuses. */
 function ownLayer(ref: Ref): Ref {
     const kind = ref.kind();
@@ -95,7 +121,7 @@ function lowerOf(ref: Ref): Ref | null {
 }
 
 /** Each layer's blob (in the wanted compression), or null when one is missing. */
-async function blobsOf(engine: WorkspaceEngine, layers: readonly Ref[], opts: OpenContentsOptions): Promise<BlobOrigin[] | null> {
+async function blobsOf(engine: WorkspaceEngine, layers: readonly Ref[], opts: Pick<OpenContentsOptions, "compression">): Promise<BlobOrigin[] | null> {
     const out: BlobOrigin[] = [];
     for (const r of layers) {
         if (!engine.chain.meta.get(r.id).blob) return null;

@@ -101,6 +101,8 @@ function newNode(kind: NodeKind): IndexNode {
 export class TarIndexTree implements TreeReader {
     private readonly root: IndexNode = newNode("implicit");
     private nextIno = 1;
+    /** Bytes of the uncompressed layer tar, when the index read it (or the blob records it). */
+    tarBytes: number | null = null;
     private entryCount = 0;
 
     constructor(
