@@ -62,4 +62,9 @@ export {
     type Tally,
     type DiveFigures,
     type DiveInefficiency,
+    openImageSource,
+    ImageSource,
+    type ImageInfo,
+    type ImageLayerInfo,
+    type OpenImageOptions,
 } from "./contents";

@@ -50,3 +50,24 @@ export async function readExactly(file: BlobFile, path: string, position: number
     }
     return buf;
 }
+
+/** Opens bytes [offset, offset + size) of a file as a BlobFile of its own (an archive member). */
+export function rangeOpener(open: BlobOpener, offset: number, size: number): BlobOpener {
+    if (offset === 0) {
+        return async (path) => {
+            const f = await open(path);
+            return f.size === size ? f : { ...f, size: Math.min(size, f.size), read: f.read.bind(f), close: f.close.bind(f) };
+        };
+    }
+    return async (path) => {
+        const f = await open(path);
+        return {
+            size,
+            read: (buf, off, length, position) => {
+                const n = Math.max(0, Math.min(length, size - position));
+                return n === 0 ? Promise.resolve(0) : f.read(buf, off, n, offset + position);
+            },
+            close: () => f.close(),
+        };
+    };
+}

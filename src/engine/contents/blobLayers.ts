@@ -9,7 +9,10 @@ import { blobIsEStargz } from "../cache/variants";
 import type { BlobDescriptor } from "../cache/labels";
 import type { ContentStore } from "../content";
 import { EngineError } from "../errors";
-import { indexEStargz, LossyToc } from "./estargzIndex";
+import { createReadStream } from "node:fs";
+import { Readable } from "node:stream";
+import { openBlobFile, rangeOpener } from "./blobFile";
+import { estargzTocOffset, indexEStargz, LossyToc } from "./estargzIndex";
 import { indexTarStream } from "./indexTar";
 import { StreamPayloads, UncompressedPayloads } from "./payloadSources";
 import type { TarIndexTree } from "./tarIndexTree";
@@ -48,16 +51,34 @@ export class BlobIndexCache {
 
 export async function indexBlob(blob: BlobOrigin, signal?: AbortSignal): Promise<TarIndexTree> {
     const label = `blob ${blob.digest} (${blob.compression}, layer ${blob.refId})`;
+    const base = blob.offset ?? 0;
+    const openFile = rangeOpener(openBlobFile, base, blob.size);
     if (blob.compression === "estargz") {
         try {
             const size = Number(blob.annotations?.[UNCOMPRESSED_SIZE_ANNOTATION]);
             const tarBytes = Number.isSafeInteger(size) && size >= 0 ? size : undefined;
-            return await indexEStargz(blob.path, { label, tocDigest: blob.annotations?.[TOC_DIGEST_ANNOTATION], tarBytes, signal });
+            return await indexEStargz(blob.path, { label, tocDigest: blob.annotations?.[TOC_DIGEST_ANNOTATION], tarBytes, openFile, signal });
         } catch (err) {
             if (!(err instanceof LossyToc)) throw err;
             // Names the TOC cannot spell: read the tar itself (every member, in order).
         }
     }
-    const payloads = blob.compression === "uncompressed" ? new UncompressedPayloads(blob.path) : new StreamPayloads(blob.path, blob.compression);
-    return indexTarStream(openDecoded(blob.path, blob.compression), label, payloads, signal);
+    if (blob.compression === "uncompressed") {
+        return indexTarStream(rangeStream(blob), label, new UncompressedPayloads(blob.path, base), signal);
+    }
+    const tocOffset = blob.compression === "estargz" ? await estargzTocOffset(blob.path, openFile) : null;
+    const decoded = (): Readable =>
+        tocOffset === null
+            ? openDecoded(rangeStream(blob), blob.compression)
+            : tocOffset === 0
+              ? Readable.from([])
+              : openDecoded(rangeStream(blob, tocOffset), "gzip"); // estargz.Unpack: gunzip [0, tocOffset)
+    return indexTarStream(decoded(), label, new StreamPayloads(blob.path, blob.compression as "gzip", decoded), signal);
+}
+
+/** The blob's bytes (or its first `length`), wherever it sits in its file. */
+function rangeStream(blob: BlobOrigin, length = blob.size): Readable {
+    const start = blob.offset ?? 0;
+    if (length === 0) return Readable.from([]);
+    return createReadStream(blob.path, { start, end: start + length - 1, highWaterMark: 1 << 20 });
 }

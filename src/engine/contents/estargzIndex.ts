@@ -46,6 +46,19 @@ export interface EStargzIndexOptions {
     readonly signal?: AbortSignal;
 }
 
+/** The TOC offset from the blob's footer: where the layer's own gzip members end. */
+export async function estargzTocOffset(path: string, openFile: BlobOpener = openBlobFile): Promise<number> {
+    const file = await openFile(path);
+    try {
+        const tail = file.size >= FOOTER_SIZE ? await readExactly(file, path, file.size - FOOTER_SIZE, FOOTER_SIZE, "the eStargz footer") : Buffer.alloc(0);
+        const footer = openFooter(tail);
+        if (!footer || footer.tocOffset < 0 || footer.tocOffset >= file.size - footer.footerSize) throw corrupt(path, "no valid eStargz footer");
+        return footer.tocOffset;
+    } finally {
+        await file.close();
+    }
+}
+
 export async function indexEStargz(path: string, opts: EStargzIndexOptions): Promise<TarIndexTree> {
     const openFile = opts.openFile ?? openBlobFile;
     const file = await openFile(path);

@@ -15,3 +15,4 @@ export type {
     OpenContentsOptions,
 } from "./types";
 export { computeLayerSizes, type SizeOptions, type SizeReport, type LayerSizes, type DirectorySizes, type ChangeTallies, type Tally, type DiveFigures, type DiveInefficiency } from "./layerSizes";
+export { openImageSource, ImageSource, type ImageInfo, type ImageLayerInfo, type OpenImageOptions } from "./imageContents";

@@ -18,7 +18,11 @@ import type { PayloadRef, PayloadSource } from "./tarIndexTree";
 
 /** Reads straight from the blob file (an uncompressed tar). */
 export class UncompressedPayloads implements PayloadSource {
-    constructor(private readonly path: string) {}
+    /** `base`: where the blob starts in the file (an image archive member), default 0. */
+    constructor(
+        private readonly path: string,
+        private readonly base = 0,
+    ) {}
 
     open(payload: PayloadRef, where: string): FileReader {
         const path = this.path;
@@ -32,7 +36,7 @@ export class UncompressedPayloads implements PayloadSource {
             readAsync: async (buf, offset, length, position) => {
                 const n = Math.max(0, Math.min(length, payload.size - position));
                 if (n === 0) return 0;
-                const { bytesRead } = await (await handle()).read(buf, offset, n, payload.offset + position);
+                const { bytesRead } = await (await handle()).read(buf, offset, n, this.base + payload.offset + position);
                 if (bytesRead < n) {
                     throw new EngineError("Corrupt", `${path}: the blob ends inside ${where}`, { path });
                 }
@@ -47,13 +51,19 @@ export class UncompressedPayloads implements PayloadSource {
 
 /** Reads a gzip or zstd blob's decompressed stream, sequentially, from a cursor. */
 export class StreamPayloads implements PayloadSource {
+    private readonly decoded: () => Readable;
+
+    /** `decoded`: opens the blob's decompressed tar (default: the whole file as `compression`). */
     constructor(
         private readonly path: string,
-        private readonly compression: Exclude<CompressionType, "uncompressed">,
-    ) {}
+        compression: Exclude<CompressionType, "uncompressed">,
+        decoded?: () => Readable,
+    ) {
+        this.decoded = decoded ?? (() => openDecoded(path, compression));
+    }
 
     open(payload: PayloadRef, where: string): FileReader {
-        const cursor = new DecodedCursor(this.path, this.compression);
+        const cursor = new DecodedCursor(this.decoded);
         return {
             readSync: () => syncUnsupported(where),
             readAsync: async (buf, offset, length, position) => {
@@ -77,10 +87,7 @@ class DecodedCursor {
     private pos = 0;
     private pending: Buffer | null = null;
 
-    constructor(
-        private readonly path: string,
-        private readonly compression: CompressionType,
-    ) {}
+    constructor(private readonly decoded: () => Readable) {}
 
     async read(buf: Buffer, offset: number, length: number, position: number): Promise<number> {
         if (!this.iter || position < this.pos) this.reopen();
@@ -116,7 +123,7 @@ class DecodedCursor {
 
     private reopen(): void {
         this.close();
-        this.stream = openDecoded(this.path, this.compression);
+        this.stream = this.decoded();
         this.iter = this.stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
         this.pos = 0;
         this.pending = null;

@@ -82,6 +82,8 @@ export interface BlobOrigin {
     /** Compressed size in bytes. */
     readonly size: number;
     readonly path: string;
+    /** Where the blob starts in `path` (a member of an image archive); 0 when absent. */
+    readonly offset?: number;
     /** The blob descriptor's annotations (eStargz: its TOC digest, uncompressed size…). */
     readonly annotations?: Readonly<Record<string, string>>;
 }

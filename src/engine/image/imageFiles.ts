@@ -19,6 +19,8 @@ export interface FileAccess {
     /** The member's size, or null when there is no regular file of that name. */
     size(name: string): Promise<number | null>;
     open(name: string): Readable;
+    /** Where a member's bytes are: a file and a byte range of it (null when there is no such member). */
+    locate(name: string): Promise<{ readonly file: string; readonly offset: number; readonly size: number } | null>;
     close(): Promise<void>;
 }
 
@@ -73,6 +75,10 @@ function dirAccess(root: string): FileAccess {
             located.set(name, real);
             return st.size;
         },
+        async locate(name) {
+            const size = await this.size(name);
+            return size === null ? null : { file: located.get(name)!, offset: 0, size };
+        },
         open(name) {
             const real = located.get(name);
             if (!real) throw new EngineError("Internal", `image member ${name} opened before it was sized`);
@@ -121,6 +127,10 @@ async function tarAccess(file: string, fileSize: number): Promise<FileAccess> {
         path: file,
         async size(name) {
             return lookup(name)?.size ?? null;
+        },
+        async locate(name) {
+            const m = lookup(name);
+            return m ? { file, offset: m.offset, size: m.size } : null;
         },
         open(name) {
             const m = lookup(name)!;
