@@ -7,6 +7,7 @@ import { UsageError } from "./args";
 import { chainCommand, chainUsage } from "./chainCommand";
 import type { CommandContext } from "./context";
 import { compressCommand, compressUsage } from "./compressCommand";
+import { catCommand, catUsage, lsCommand, lsUsage, sizeCommand, sizeUsage } from "./contentsCommands";
 import { diffCommand, diffUsage } from "./diffCommand";
 import { exportCommand, exportUsage, importCommand, importUsage, verifyImageCommand, verifyImageUsage } from "./imageCommands";
 import {
@@ -36,6 +37,9 @@ const commands: Record<string, { run: Command; usage: string }> = {
     import: { run: importCommand, usage: importUsage },
     "verify-image": { run: verifyImageCommand, usage: verifyImageUsage },
     export: { run: exportCommand, usage: exportUsage },
+    ls: { run: lsCommand, usage: lsUsage },
+    cat: { run: catCommand, usage: catUsage },
+    size: { run: sizeCommand, usage: sizeUsage },
 };
 
 function usage(): string {
