@@ -10,7 +10,8 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { compressFile, openDecoded } from "../../src/engine/compression";
+import { gunzipSync, gzipSync } from "node:zlib";
+import { compressFile, estargzFooterBytes, openDecoded } from "../../src/engine/compression";
 import type { BlobFile, BlobOpener } from "../../src/engine/contents/blobFile";
 import { openBlobFile } from "../../src/engine/contents/blobFile";
 import { indexEStargz } from "../../src/engine/contents/estargzIndex";
@@ -136,5 +137,50 @@ describe("eStargz through its TOC", () => {
         noToc.fill(0x41, blob.length - 51 - 200, blob.length - 51); // garble the end of the TOC member
         writeFileSync(bad, noToc);
         await assert.rejects(indexEStargz(bad, { label: "garbled" }), { code: "Corrupt" });
+    });
+
+    it("a hostile TOC fails with a specific code, at open or at the read it would mislead", async () => {
+        const blob = readFileSync(blobPath);
+        const tocOffset = Number(BigInt(`0x${blob.subarray(blob.length - 51 + 16, blob.length - 51 + 32).toString("latin1")}`));
+        const tocTar = gunzipSync(blob.subarray(tocOffset, blob.length - 51));
+        const json = JSON.parse(tocTar.subarray(512, 512 + Number.parseInt(tocTar.subarray(124, 135).toString("latin1"), 8)).toString("utf8"));
+        /** The blob with its TOC replaced by `edit(toc)` (the same offset, a fresh TOC member and footer). */
+        const withToc = (edit: (toc: any) => unknown): string => {
+            const edited = edit(structuredClone(json));
+            const raw = Buffer.isBuffer(edited) ? edited : Buffer.from(JSON.stringify(edited));
+            const header = Buffer.alloc(512);
+            header.write("stargz.index.json", 0, "latin1");
+            header.write("0000644\0", 100, "latin1");
+            header.write(`${raw.length.toString(8).padStart(11, "0")}\0`, 124, "latin1");
+            header.write("0", 156, "latin1");
+            header.write("ustar\x0000", 257, "latin1");
+            header.fill(0x20, 148, 156);
+            let sum = 0;
+            for (const b of header) sum += b;
+            header.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, "latin1");
+            const tar = Buffer.concat([header, raw, Buffer.alloc((512 - (raw.length % 512)) % 512), Buffer.alloc(1024)]);
+            const p = join(dir, `toc-${Math.random().toString(36).slice(2)}.estargz`);
+            writeFileSync(p, Buffer.concat([blob.subarray(0, tocOffset), gzipSync(tar), estargzFooterBytes(tocOffset)]));
+            return p;
+        };
+        const entryOf = (toc: any): any => toc.entries.find((e: any) => e.name === "data/small.txt");
+        // Untouched, the rebuilt TOC reads fine (the edits below are the only difference).
+        const same = await indexEStargz(withToc((t) => t), { label: "same" });
+        assert.deepEqual(await readContents(merged(same), "/data/small.txt"), small);
+        const open = (edit: (toc: any) => unknown): Promise<TarIndexTree> => indexEStargz(withToc(edit), { label: "hostile" });
+        await assert.rejects(open((t) => (entryOf(t).offset = tocOffset + 10, t)), { code: "Corrupt" }, "offset past the TOC");
+        await assert.rejects(open((t) => (entryOf(t).offset = -5, t)), { code: "Corrupt" }, "negative offset");
+        await assert.rejects(open((t) => (entryOf(t).type = "socket", t)), { code: "Corrupt" }, "unknown type");
+        await assert.rejects(open((t) => (entryOf(t).name = "../../etc/passwd", t)), { code: "UnsafePath" });
+        const grown = await open((t) => (entryOf(t).size = 1e6, t));
+        await assert.rejects(readContents(merged(grown), "/data/small.txt"), { code: "Corrupt" }, "a size its chunk cannot fill");
+        await assert.rejects(open((t) => (entryOf(t).chunkSize = 5, t)), { code: "Corrupt" }, "chunks that do not cover the size");
+        await assert.rejects(open(() => Buffer.from("not json")), { code: "Corrupt" });
+        await assert.rejects(open(() => "a JSON string"), { code: "Corrupt" });
+        await assert.rejects(open(() => ({ entries: 5 })), { code: "Corrupt" });
+        const lying = await open((t) => (entryOf(t).chunkDigest = `sha256:${"0".repeat(64)}`, t));
+        await assert.rejects(readContents(merged(lying), "/data/small.txt"), { code: "Corrupt" }, "chunk digest checked");
+        const moved = await open((t) => (entryOf(t).offset = t.entries.find((e: any) => e.name === "data/f000.bin").offset, t));
+        await assert.rejects(readContents(merged(moved), "/data/small.txt"), { code: "Corrupt" }, "an offset pointing at another file's chunk");
     });
 });

@@ -107,6 +107,8 @@ describe("layer tars written by hand", () => {
         await assert.rejects(index(Buffer.from("definitely not gzip"), "gzip"), { code: "Corrupt" });
         await assert.rejects(index(gzipSync(good).subarray(0, 40), "gzip"), { code: "Corrupt" });
         await assert.rejects(index([{ name: "sock", type: "S", data: Buffer.alloc(0) }]), (err: { code?: string }) => err.code === "Unsupported" || err.code === "Corrupt");
+        const deep = "d/".repeat(3000);
+        await assert.rejects(index([{ name: "deep", data: Buffer.from("x"), pax: { path: `${deep}f` } }]), { code: "Unsupported" }, "deeper than PATH_MAX allows");
         const dangling = await index([{ name: "l", type: "1", linkname: "not-here" }]);
         await assert.rejects(readContents(mergedView([dangling]), "/l"), { code: "NotFound" });
     });

@@ -167,7 +167,8 @@ async function readToc(file: BlobFile, path: string, opts: EStargzIndexOptions):
     } catch (err) {
         throw corrupt(path, `eStargz TOC is not JSON: ${(err as Error).message}`);
     }
-    const entries = (doc as { entries?: unknown })?.entries ?? [];
+    if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw corrupt(path, "eStargz TOC is not a JSON object");
+    const entries = (doc as { entries?: unknown }).entries ?? [];
     if (!Array.isArray(entries) || entries.some((e) => typeof e !== "object" || e === null)) throw corrupt(path, "eStargz TOC has no entry list");
     return { entries: entries as TocEntryJson[], tocOffset };
 }

@@ -79,6 +79,8 @@ export const TYPE_DIR = 0x35;
 export const TYPE_FIFO = 0x36;
 const TYPE_CONT = 0x37;
 
+/** PATH_MAX (4096) allows at most 2048 one-byte components; deeper names cannot be applied. */
+const MAX_DEPTH = 2048;
 const WH_PREFIX = Buffer.from(".wh.");
 const WH_META_PREFIX = Buffer.from(".wh..wh.");
 const WH_OPAQUE = Buffer.from(".wh..wh..opq");
@@ -120,6 +122,10 @@ export class TarIndexTree implements TreeReader {
     /** Records one tar entry whose payload is `payload` (null for none). */
     add(e: ScannedEntry, payload: PayloadRef | null): void {
         const parts = this.cleanName(e.name);
+        if (parts.length > MAX_DEPTH) {
+            const shown = encodeLayerPath(e.name.subarray(0, 200));
+            throw new EngineError("Unsupported", `layer entry ${JSON.stringify(`${shown}…`)}: ${parts.length} levels deep, more than a Linux path can be (${MAX_DEPTH})`, { path: shown });
+        }
         this.entryCount++;
         if (parts.length === 0) {
             if (e.typeflag === TYPE_DIR) this.fill(this.root, e, null);
