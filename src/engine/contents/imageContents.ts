@@ -66,6 +66,7 @@ export async function openImageSource(source: string, opts: OpenImageOptions = {
         const blobs: BlobOrigin[] = [];
         for (const l of img.layers) {
             opts.signal?.throwIfAborted();
+            if (!files.locate) throw new EngineError("Unsupported", `${files.path}: layers of this image source cannot be read in place`, { path: files.path });
             const at = await files.locate(l.member);
             if (!at) throw new EngineError("NotFound", `${files.path}: layer ${l.index} (${l.member}) is not in the image`, { path: files.path });
             const compression = await compressionOf(at.file, at.offset, at.size);

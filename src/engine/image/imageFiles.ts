@@ -19,8 +19,11 @@ export interface FileAccess {
     /** The member's size, or null when there is no regular file of that name. */
     size(name: string): Promise<number | null>;
     open(name: string): Readable;
-    /** Where a member's bytes are: a file and a byte range of it (null when there is no such member). */
-    locate(name: string): Promise<{ readonly file: string; readonly offset: number; readonly size: number } | null>;
+    /**
+     * Where a member's bytes are: a file and a byte range of it (null when there is no such
+     * member). Sources on disk have it; one held in memory (a test's) may not.
+     */
+    locate?(name: string): Promise<{ readonly file: string; readonly offset: number; readonly size: number } | null>;
     close(): Promise<void>;
 }
 
