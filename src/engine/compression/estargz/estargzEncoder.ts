@@ -16,13 +16,22 @@ import { createHash, type Hash } from "node:crypto";
 import { availableParallelism } from "node:os";
 import type { ByteSink } from "../../archive/tarStream";
 import { HashSink } from "../../digest/hashSink";
+import { GoMemberBatcher } from "../goflate/memberBatch";
 import { openSmallFirstGoGzipMember } from "../goflate/workerGzip";
 import { GzipMemberWriter } from "../gzipMember";
 
-/** A gzip member writer: Go-exact (the default, BuildKit's bytes) or zlib (fast). */
-export type MemberOpener = MemberFactory;
-export const goMembers: MemberOpener = (out, level) => openSmallFirstGoGzipMember(out, level);
-export const zlibMembers: MemberOpener = (out, level) => GzipMemberWriter.open(out, level);
+/** Gzip member writers for one blob: Go-exact (the default, BuildKit's bytes) or zlib (fast). */
+export type MemberOpener = () => MemberFactory;
+/** Go-exact members; the small ones batched onto the goflate workers (memberBatch.ts). */
+export const goMembers: MemberOpener = () => {
+    const batcher = new GoMemberBatcher();
+    return {
+        open: (out, level) => openSmallFirstGoGzipMember(out, level, batcher),
+        flush: () => batcher.flush(),
+        abort: (reason) => batcher.abort(reason),
+    };
+};
+export const zlibMembers: MemberOpener = () => ({ open: (out, level) => GzipMemberWriter.open(out, level) });
 import { abortedError, CountingSink, finishedError, SerialQueue } from "../serialSink";
 import type { BlobEncoder, EncodeResult } from "../types";
 import { footerBytes } from "./footer";
@@ -75,7 +84,7 @@ export class EStargzEncoder implements BlobEncoder, TarScanHandler {
     ) {
         this.out = new CountingSink(out);
         // One member per core at a time (goflate workers), plus the one being filled.
-        this.members = new MemberPipeline(this.out, openMember, goLevel, availableParallelism() + 1);
+        this.members = new MemberPipeline(this.out, openMember(), goLevel, availableParallelism() + 1);
     }
 
     write(chunk: Buffer): Promise<void> {

@@ -7,7 +7,11 @@
  * Each member writes into a sink of its own: the oldest unfinished member (the head) writes
  * straight through to the blob; the others collect their output until they become the head.
  * `open` waits while `limit` members are unfinished, which bounds memory (and the workers in
- * use). The blob's bytes are exactly the serial ones: same members, same order.
+ * use). A member that closed small and went to a batch (`batched`) holds no worker and at most
+ * 64 KiB, so it does not count against `limit`; up to MAX_SLOTS of those may wait, letting
+ * batches form while a big member is still compressing. Before waiting, `open` and `drain`
+ * flush the factory's batch, so the member waited for is on its way. The blob's bytes are
+ * exactly the serial ones: same members, same order.
  */
 import type { ByteSink } from "../../archive/tarStream";
 import type { CountingSink } from "../serialSink";
@@ -16,15 +20,27 @@ export interface MemberWriter {
     write(chunk: Buffer): Promise<void>;
     close(): Promise<unknown>;
     abort(reason?: unknown): void;
+    /** True once `close` queued it in a batch (read right after `close` returns). */
+    readonly batched?: boolean;
 }
 
-export type MemberFactory = (out: ByteSink, goLevel: number) => Promise<MemberWriter>;
+/** Opens members; `flush` sends members queued in a batch, `abort` drops them. */
+export interface MemberFactory {
+    open(out: ByteSink, goLevel: number): Promise<MemberWriter>;
+    flush?(): void;
+    abort?(reason?: unknown): void;
+}
+
+/** Members waiting at most, batched ones included (each holds at most 64 KiB). */
+const MAX_SLOTS = 256;
 
 interface Slot {
     readonly buffered: Buffer[];
     /** The head with its buffer flushed: writes go straight to the blob. */
     live: boolean;
     closed: boolean;
+    /** Counted against `limit` (not closed into a batch). */
+    heavy: boolean;
     readonly onStart: ((offset: number) => void) | undefined;
     readonly done: Promise<void>;
     resolveDone(): void;
@@ -36,6 +52,8 @@ export class MemberPipeline {
     private pumping: Promise<void> = Promise.resolve();
     private error: unknown;
     private failed = false;
+    /** Slots counted against `limit`. */
+    private heavy = 0;
     /** Members opened so far. */
     opened = 0;
 
@@ -51,15 +69,26 @@ export class MemberPipeline {
      * is written. Closing the returned writer hands the member over without waiting for it.
      */
     async open(onStart?: (offset: number) => void): Promise<MemberWriter> {
-        while (this.slots.length >= this.limit) {
+        while (this.heavy >= this.limit || this.slots.length >= MAX_SLOTS) {
+            this.factory.flush?.();
             await this.slots[0]!.done;
             this.check();
         }
         this.check();
         let resolveDone!: () => void;
         const done = new Promise<void>((r) => (resolveDone = r));
-        const slot: Slot = { buffered: [], live: false, closed: false, onStart, done, resolveDone, member: undefined };
+        const slot: Slot = {
+            buffered: [],
+            live: false,
+            closed: false,
+            heavy: true,
+            onStart,
+            done,
+            resolveDone,
+            member: undefined,
+        };
         this.slots.push(slot);
+        this.heavy++;
         this.opened++;
         this.kick();
         const sink: ByteSink = {
@@ -73,11 +102,14 @@ export class MemberPipeline {
                 return undefined;
             },
         };
-        slot.member = await this.factory(sink, this.goLevel);
+        slot.member = await this.factory.open(sink, this.goLevel);
         return {
             write: (chunk) => slot.member!.write(chunk),
             close: async () => {
                 const closing = slot.member!.close();
+                if (slot.member!.batched === true) {
+                    this.lighten(slot);
+                }
                 closing.then(
                     () => {
                         slot.closed = true;
@@ -93,6 +125,7 @@ export class MemberPipeline {
     /** Waits until every member opened so far is in the blob. */
     async drain(): Promise<void> {
         while (this.slots.length > 0) {
+            this.factory.flush?.();
             await this.slots[this.slots.length - 1]!.done;
             this.check();
         }
@@ -102,6 +135,13 @@ export class MemberPipeline {
 
     abort(reason?: unknown): void {
         this.fail(reason);
+    }
+
+    private lighten(slot: Slot): void {
+        if (slot.heavy) {
+            slot.heavy = false;
+            this.heavy--;
+        }
     }
 
     private kick(): void {
@@ -126,6 +166,7 @@ export class MemberPipeline {
                 return;
             }
             this.slots.shift();
+            this.lighten(s);
             s.resolveDone();
         }
     }
@@ -134,11 +175,13 @@ export class MemberPipeline {
         if (this.failed) return;
         this.failed = true;
         this.error = err;
+        this.factory.abort?.(err);
         for (const s of this.slots) {
             s.member?.abort(err);
             s.resolveDone();
         }
         this.slots.length = 0;
+        this.heavy = 0;
     }
 
     private check(): void {

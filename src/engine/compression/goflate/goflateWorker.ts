@@ -7,6 +7,10 @@
  * Messages out: `done {id, out}` once a data/close message is compressed (out: the compressed
  * bytes it produced, transferred, possibly empty), `error {id, message}`.
  *
+ * A `batch` is a job of its own, independent of the member above: many small members (eStargz
+ * writes one per file), each as its sequence of writes, compressed one after the other into
+ * whole gzip members; the reply carries them back to back with each member's size.
+ *
  * Built as its own bundle (dist/goflateWorker.js) and, for the unbundled tests, compiled next to
  * workerGzip.js; it imports only goflate and node: modules.
  */
@@ -16,10 +20,25 @@ import { GoGzipWriter } from "./goGzipWriter";
 export type WorkerRequest =
     | { t: "start"; level: number }
     | { t: "data"; id: number; buf: Uint8Array }
-    | { t: "close"; id: number };
+    | { t: "close"; id: number }
+    | BatchRequest;
+
+/**
+ * Small members in one message: `data` holds every write back to back, `writes` each write's
+ * length, `members` how many writes each member has (0: an empty member).
+ */
+export interface BatchRequest {
+    readonly t: "batch";
+    readonly id: number;
+    readonly level: number;
+    readonly data: Uint8Array;
+    readonly writes: Uint32Array;
+    readonly members: Uint32Array;
+}
 
 export type WorkerReply =
     | { t: "done"; id: number; out: Uint8Array }
+    | { t: "batch"; id: number; out: Uint8Array; sizes: Uint32Array }
     | { t: "error"; id: number; message: string };
 
 let writer: GoGzipWriter | undefined;
@@ -44,8 +63,42 @@ function takeOutput(): Uint8Array {
     return all;
 }
 
+/** Gzips each member of a batch with the writes it was given (own collector, own writers). */
+async function compressBatch(m: BatchRequest): Promise<void> {
+    const parts: Buffer[] = [];
+    let total = 0;
+    const sizes = new Uint32Array(m.members.length);
+    let w = 0;
+    let off = 0;
+    for (let k = 0; k < m.members.length; k++) {
+        const start = total;
+        const gz = new GoGzipWriter(m.level, (c) => {
+            parts.push(c);
+            total += c.length;
+        });
+        await gz.start();
+        for (let j = 0; j < m.members[k]!; j++) {
+            const n = m.writes[w++]!;
+            await gz.write(m.data.subarray(off, off + n));
+            off += n;
+        }
+        await gz.close();
+        sizes[k] = total - start;
+    }
+    const out = new Uint8Array(total);
+    let at = 0;
+    for (const c of parts) {
+        out.set(c, at);
+        at += c.length;
+    }
+    const reply: WorkerReply = { t: "batch", id: m.id, out, sizes };
+    parentPort!.postMessage(reply, [out.buffer as ArrayBuffer, sizes.buffer as ArrayBuffer]);
+}
+
 async function handle(m: WorkerRequest): Promise<void> {
     switch (m.t) {
+        case "batch":
+            return compressBatch(m);
         case "start":
             writer?.abort();
             pending = [];
@@ -71,7 +124,9 @@ let chain: Promise<void> = Promise.resolve();
 parentPort?.on("message", (m: WorkerRequest) => {
     chain = chain.then(() =>
         handle(m).catch((err: unknown) => {
-            writer = undefined;
+            if (m.t !== "batch") {
+                writer = undefined;
+            }
             const id = m.t === "start" ? -1 : m.id;
             const message = err instanceof Error ? err.message : String(err);
             parentPort!.postMessage({ t: "error", id, message } satisfies WorkerReply);

@@ -12,40 +12,17 @@
  * When the worker's script is missing (an unusual bundle), `openGoGzipMember` falls back to the
  * main-thread writer: same bytes, only slower.
  */
-import { existsSync } from "node:fs";
-import { availableParallelism } from "node:os";
-import * as path from "node:path";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import type { ByteSink } from "../../archive/tarStream";
 import { EngineError } from "../../errors";
 import type { WorkerReply, WorkerRequest } from "./goflateWorker";
 import { GoGzipMemberWriter } from "./goGzipMember";
 import { isValidGoLevel } from "./deflate";
+import type { GoMemberBatcher } from "./memberBatch";
+import { acquireGoflateWorker, goflateWorkersAvailable, releaseGoflateWorker } from "./workerPool";
 
 /** Input bytes queued ahead of the worker (bounded memory: a few chunks of the tar stream). */
 const IN_FLIGHT = 4 << 20;
-
-const WORKER_FILE = path.join(__dirname, "goflateWorker.js");
-let workerAvailable: boolean | undefined;
-const idle: Worker[] = [];
-
-function acquire(): Worker {
-    const w = idle.pop() ?? new Worker(WORKER_FILE);
-    w.ref();
-    return w;
-}
-
-function releaseWorker(w: Worker): void {
-    w.removeAllListeners("message");
-    w.removeAllListeners("error");
-    w.removeAllListeners("exit");
-    if (idle.length <= availableParallelism()) {
-        w.unref();
-        idle.push(w);
-    } else {
-        void w.terminate();
-    }
-}
 
 export interface GzipMember {
     write(chunk: Buffer): Promise<void>;
@@ -58,8 +35,7 @@ export interface GzipMember {
  * thread. Writes the header to `out` first; `out` must not be written meanwhile.
  */
 export async function openGoGzipMember(out: ByteSink, goLevel: number): Promise<GzipMember> {
-    workerAvailable ??= existsSync(WORKER_FILE);
-    if (!workerAvailable || !isValidGoLevel(goLevel)) {
+    if (!goflateWorkersAvailable() || !isValidGoLevel(goLevel)) {
         return GoGzipMemberWriter.open(out, goLevel); // also reports an invalid level
     }
     return new WorkerGzipMember(out, goLevel);
@@ -83,7 +59,7 @@ class WorkerGzipMember implements GzipMember {
     private error: Error | undefined;
 
     constructor(private readonly out: ByteSink, level: number) {
-        const w = acquire();
+        const w = acquireGoflateWorker();
         this.worker = w;
         w.on("message", (m: WorkerReply) => this.onReply(m));
         w.on("error", (err) => this.fail(new EngineError("Internal", `gzip worker failed: ${err.message}`, {}, { cause: err })));
@@ -116,7 +92,7 @@ class WorkerGzipMember implements GzipMember {
         this.check();
         const w = this.worker;
         this.worker = undefined;
-        if (w) releaseWorker(w);
+        if (w) releaseGoflateWorker(w);
     }
 
     abort(): void {
@@ -182,28 +158,39 @@ class WorkerGzipMember implements GzipMember {
     }
 }
 
-/** Members smaller than this are deflated on this thread: a worker round trip costs more. */
+/** Members smaller than this are batched (memberBatch.ts): a worker round trip costs more. */
 const SMALL_MEMBER = 64 * 1024;
 
 /**
  * A Go-exact member for eStargz, which writes one per file chunk: its writes are kept until it
- * closes or passes SMALL_MEMBER bytes; a small member is then deflated here in one go, a larger
- * one moves to a worker. Either way the deflater sees the same writes, so the bytes are the same.
- * The header reaches `out` with the first compressed bytes, not at open.
+ * closes or passes SMALL_MEMBER bytes; a small member then goes to `batcher` (or, without
+ * one or without worker threads, is deflated here in one go), a larger one moves to a worker.
+ * Either way the deflater sees the same writes, so the bytes are the same. The header reaches
+ * `out` with the first compressed bytes, not at open.
  */
-export async function openSmallFirstGoGzipMember(out: ByteSink, goLevel: number): Promise<GzipMember> {
+export async function openSmallFirstGoGzipMember(
+    out: ByteSink,
+    goLevel: number,
+    batcher?: GoMemberBatcher,
+): Promise<SmallFirstMember | GzipMember> {
     if (!isValidGoLevel(goLevel)) {
         return GoGzipMemberWriter.open(out, goLevel); // reports the invalid level
     }
-    return new SmallFirstMember(out, goLevel);
+    return new SmallFirstMember(out, goLevel, goflateWorkersAvailable() ? batcher : undefined);
 }
 
-class SmallFirstMember implements GzipMember {
+export class SmallFirstMember implements GzipMember {
     private kept: Buffer[] = [];
     private keptBytes = 0;
     private member: GzipMember | undefined;
+    /** Set when `close` handed the member to the batcher: it holds no worker meanwhile. */
+    batched = false;
 
-    constructor(private readonly out: ByteSink, private readonly level: number) {}
+    constructor(
+        private readonly out: ByteSink,
+        private readonly level: number,
+        private readonly batcher: GoMemberBatcher | undefined,
+    ) {}
 
     async write(chunk: Buffer): Promise<void> {
         if (chunk.length === 0) {
@@ -221,6 +208,13 @@ class SmallFirstMember implements GzipMember {
     }
 
     async close(): Promise<void> {
+        if (this.member === undefined && this.batcher !== undefined) {
+            // NOTE: set before the first await, so the caller sees it as soon as close returns.
+            this.batched = true;
+            const kept = this.kept;
+            this.kept = [];
+            return this.batcher.add(this.level, kept, this.keptBytes, this.out);
+        }
         if (this.member === undefined) {
             this.member = await GoGzipMemberWriter.open(this.out, this.level);
             await this.replay();
