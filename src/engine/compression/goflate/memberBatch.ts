@@ -15,7 +15,7 @@ import { availableParallelism } from "node:os";
 import type { ByteSink } from "../../archive/tarStream";
 import { EngineError } from "../../errors";
 import type { BatchRequest, WorkerReply } from "./goflateWorker";
-import { acquireGoflateWorker, releaseGoflateWorker } from "./workerPool";
+import { acquireGoflateWorker, discardGoflateWorker, releaseGoflateWorker } from "./workerPool";
 
 /**
  * Input bytes that make a batch: big enough that a message's cost (~0.1 ms) is small against
@@ -131,7 +131,7 @@ export class GoMemberBatcher {
 }
 
 /** One batch on a pooled worker: its writes copied into one transferable buffer. */
-function compressOnWorker(id: number, batch: Batch): Promise<{ out: Uint8Array; sizes: Uint32Array }> {
+async function compressOnWorker(id: number, batch: Batch): Promise<{ out: Uint8Array; sizes: Uint32Array }> {
     let total = 0;
     let nwrites = 0;
     for (const q of batch.members) {
@@ -152,15 +152,18 @@ function compressOnWorker(id: number, batch: Batch): Promise<{ out: Uint8Array; 
         members[k] = q.writes.length;
     });
     const req: BatchRequest = { t: "batch", id, level: batch.level, data, writes, members };
-    const worker = acquireGoflateWorker();
+    const worker = await acquireGoflateWorker();
     return new Promise((resolve, reject) => {
+        let settled = false;
         const lost = (err: Error): void => {
-            worker.removeAllListeners();
-            void worker.terminate();
+            if (settled) return;
+            settled = true;
+            discardGoflateWorker(worker);
             reject(err);
         };
         worker.on("message", (m: WorkerReply) => {
-            if (m.t === "batch" && m.id === id) {
+            if (m.t === "batch" && m.id === id && !settled) {
+                settled = true;
                 releaseGoflateWorker(worker);
                 resolve({ out: m.out, sizes: m.sizes });
             } else if (m.t === "error") {

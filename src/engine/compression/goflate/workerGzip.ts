@@ -19,7 +19,7 @@ import type { WorkerReply, WorkerRequest } from "./goflateWorker";
 import { GoGzipMemberWriter } from "./goGzipMember";
 import { isValidGoLevel } from "./deflate";
 import type { GoMemberBatcher } from "./memberBatch";
-import { acquireGoflateWorker, goflateWorkersAvailable, releaseGoflateWorker } from "./workerPool";
+import { acquireGoflateWorker, discardGoflateWorker, goflateWorkersAvailable, releaseGoflateWorker } from "./workerPool";
 
 /** Input bytes queued ahead of the worker (bounded memory: a few chunks of the tar stream). */
 const IN_FLIGHT = 4 << 20;
@@ -32,13 +32,14 @@ export interface GzipMember {
 
 /**
  * Opens a Go-exact gzip member on a worker when the worker script is there, else on this
- * thread. Writes the header to `out` first; `out` must not be written meanwhile.
+ * thread; waits while every worker of the pool is busy. Writes the header to `out` first;
+ * `out` must not be written meanwhile.
  */
 export async function openGoGzipMember(out: ByteSink, goLevel: number): Promise<GzipMember> {
     if (!goflateWorkersAvailable() || !isValidGoLevel(goLevel)) {
         return GoGzipMemberWriter.open(out, goLevel); // also reports an invalid level
     }
-    return new WorkerGzipMember(out, goLevel);
+    return new WorkerGzipMember(out, goLevel, await acquireGoflateWorker());
 }
 
 interface Waiter {
@@ -58,8 +59,7 @@ class WorkerGzipMember implements GzipMember {
     private written: Promise<void> = Promise.resolve();
     private error: Error | undefined;
 
-    constructor(private readonly out: ByteSink, level: number) {
-        const w = acquireGoflateWorker();
+    constructor(private readonly out: ByteSink, level: number, w: Worker) {
         this.worker = w;
         w.on("message", (m: WorkerReply) => this.onReply(m));
         w.on("error", (err) => this.fail(new EngineError("Internal", `gzip worker failed: ${err.message}`, {}, { cause: err })));
@@ -148,8 +148,7 @@ class WorkerGzipMember implements GzipMember {
         const w = this.worker;
         this.worker = undefined;
         if (w) {
-            w.removeAllListeners();
-            void w.terminate();
+            discardGoflateWorker(w);
         }
     }
 
@@ -183,6 +182,7 @@ export class SmallFirstMember implements GzipMember {
     private kept: Buffer[] = [];
     private keptBytes = 0;
     private member: GzipMember | undefined;
+    private aborted = false;
     /** Set when `close` handed the member to the batcher: it holds no worker meanwhile. */
     batched = false;
 
@@ -203,6 +203,10 @@ export class SmallFirstMember implements GzipMember {
         this.keptBytes += chunk.length;
         if (this.keptBytes >= SMALL_MEMBER) {
             this.member = await openGoGzipMember(this.out, this.level);
+            if (this.aborted) {
+                this.member.abort(); // aborted while waiting for a worker: give it back
+                return;
+            }
             await this.replay();
         }
     }
@@ -223,6 +227,7 @@ export class SmallFirstMember implements GzipMember {
     }
 
     abort(): void {
+        this.aborted = true;
         this.member?.abort();
         this.kept = [];
     }

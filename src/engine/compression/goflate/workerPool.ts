@@ -1,18 +1,29 @@
 /**
- * The goflate worker threads (goflateWorker.ts), pooled: starting one costs ~10 ms and ~9 MB,
- * and a layer opens a member per chunk. A worker is taken for one job at a time (a whole
- * streaming member, or one batch of small members) and comes back idle; at most one per core
- * (plus one) is kept idle, the rest are ended.
+ * The goflate worker threads (goflateWorker.ts), pooled and bounded. A worker is taken for one
+ * job at a time (a whole streaming member, or one batch of small members) and comes back idle.
+ *
+ * At most MAX_WORKERS exist at once; `acquire` waits for one to come back beyond that. Before
+ * the bound, eStargz (up to 3 streaming members plus 2 batches) and chains (a streaming member
+ * per layer) started workers beyond the idle pool's size and ended them again: 70 threads in
+ * one eStargz run of the bench layer, each starting cold (~10 ms and ~9 MB to start, then its
+ * deflate unoptimised until V8 warms it up), and 8 at once in an 8-layer chain.
+ *
+ * NOTE: waiting cannot deadlock: a worker's holder only ever needs that worker to finish its
+ * job (a member's writes go to its own worker; a batch is one message), never a second one.
  */
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
 
+/** One per core, plus one so a core never waits while the main thread hands over the next job. */
+const MAX_WORKERS = availableParallelism() + 1;
 /** Next to this module: dist/ in the bundles, the compiled goflate folder in tests. */
 const WORKER_FILE = path.join(__dirname, "goflateWorker.js");
 let available: boolean | undefined;
+let live = 0;
 const idle: Worker[] = [];
+const waiting: Array<(w: Worker) => void> = [];
 
 /** Whether the worker script is there (an unusual bundle may lack it: then work stays here). */
 export function goflateWorkersAvailable(): boolean {
@@ -20,10 +31,18 @@ export function goflateWorkersAvailable(): boolean {
     return available;
 }
 
-export function acquireGoflateWorker(): Worker {
-    const w = idle.pop() ?? new Worker(WORKER_FILE);
-    w.ref();
-    return w;
+/** A worker for one job: an idle one, a new one while fewer than MAX_WORKERS exist, or the next one released. */
+export function acquireGoflateWorker(): Promise<Worker> {
+    const w = idle.pop();
+    if (w !== undefined) {
+        w.ref();
+        return Promise.resolve(w);
+    }
+    if (live < MAX_WORKERS) {
+        live++;
+        return Promise.resolve(new Worker(WORKER_FILE));
+    }
+    return new Promise((resolve) => waiting.push(resolve));
 }
 
 /** Returns a worker whose job ended cleanly (its listeners are dropped here). */
@@ -31,10 +50,23 @@ export function releaseGoflateWorker(w: Worker): void {
     w.removeAllListeners("message");
     w.removeAllListeners("error");
     w.removeAllListeners("exit");
-    if (idle.length <= availableParallelism()) {
-        w.unref();
-        idle.push(w);
-    } else {
-        void w.terminate();
+    const next = waiting.shift();
+    if (next !== undefined) {
+        next(w);
+        return;
+    }
+    w.unref();
+    idle.push(w);
+}
+
+/** Ends a worker whose job failed (its state is unknown); a waiting job gets a fresh one. */
+export function discardGoflateWorker(w: Worker): void {
+    w.removeAllListeners();
+    void w.terminate();
+    live--;
+    const next = waiting.shift();
+    if (next !== undefined) {
+        live++;
+        next(new Worker(WORKER_FILE));
     }
 }
