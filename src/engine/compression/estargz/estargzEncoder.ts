@@ -16,6 +16,7 @@ import { createHash, type Hash } from "node:crypto";
 import { availableParallelism } from "node:os";
 import type { ByteSink } from "../../archive/tarStream";
 import { HashSink } from "../../digest/hashSink";
+import { Yielder } from "../../util/yielder";
 import { GoMemberBatcher } from "../goflate/memberBatch";
 import { openSmallFirstGoGzipMember } from "../goflate/workerGzip";
 import { GzipMemberWriter } from "../gzipMember";
@@ -75,6 +76,11 @@ export class EStargzEncoder implements BlobEncoder, TarScanHandler {
     private readonly unplaced = new Set<TocEntry>();
     private file: OpenFile | undefined;
     private finished = false;
+    /**
+     * A read chunk of small files is hundreds of members, opened, hashed and queued in one
+     * chain of microtasks; a turn of the event loop every 20 ms keeps the host responsive.
+     */
+    private readonly yielder = new Yielder();
 
     constructor(
         out: ByteSink,
@@ -136,6 +142,7 @@ export class EStargzEncoder implements BlobEncoder, TarScanHandler {
     // --- TarScanHandler -------------------------------------------------------------------
 
     async raw(bytes: Buffer): Promise<void> {
+        await this.yielder.maybeYield();
         await this.emit(bytes);
     }
 
@@ -155,6 +162,7 @@ export class EStargzEncoder implements BlobEncoder, TarScanHandler {
     }
 
     async data(bytes: Buffer): Promise<void> {
+        await this.yielder.maybeYield();
         const f = this.file!;
         let off = 0;
         while (off < bytes.length) {

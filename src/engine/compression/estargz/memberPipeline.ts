@@ -14,6 +14,7 @@
  * exactly the serial ones: same members, same order.
  */
 import type { ByteSink } from "../../archive/tarStream";
+import { Yielder } from "../../util/yielder";
 import type { CountingSink } from "../serialSink";
 
 export interface MemberWriter {
@@ -54,6 +55,8 @@ export class MemberPipeline {
     private failed = false;
     /** Slots counted against `limit`. */
     private heavy = 0;
+    /** Retiring a run of small members is one chain of microtasks: let the event loop in. */
+    private readonly yielder = new Yielder();
     /** Members opened so far. */
     opened = 0;
 
@@ -151,6 +154,7 @@ export class MemberPipeline {
     /** Makes the oldest member the head (flushing what it collected) and retires closed heads. */
     private async pump(): Promise<void> {
         for (;;) {
+            await this.yielder.maybeYield();
             const s = this.slots[0];
             if (s === undefined || this.failed) {
                 return;
