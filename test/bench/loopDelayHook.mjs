@@ -3,17 +3,64 @@
  * …`): watches the main thread's event loop with perf_hooks.monitorEventLoopDelay and, at exit,
  * writes the longest delay (ms) to $LAYERSCOPE_BENCH_LOOP_OUT. The engine runs on this thread as
  * it runs on VS Code's extension host, so the figure is how long a compute blocks the host.
+ *
+ * `--import` preloads this into every worker thread too; only the main thread is watched (a
+ * worker's loop is meant to block, and its figure would overwrite the main thread's). Watching
+ * starts once the CLI's module has loaded (its first event-loop turn): loading the bundle is
+ * one synchronous stretch of ~100-200 ms that the extension host pays once, at activation, not
+ * during a compute.
+ *
+ * With $LAYERSCOPE_BENCH_STALLS_OUT set, it also records each stall longer than
+ * $LAYERSCOPE_BENCH_STALL_MS (default 50) as [start, end] in µs of the monotonic clock, the
+ * clock of `--cpu-prof` samples, so stallStacks.mjs can show what ran during each one.
  */
 import { writeFileSync } from "node:fs";
+import Module from "node:module";
 import { monitorEventLoopDelay } from "node:perf_hooks";
+import { isMainThread } from "node:worker_threads";
+
+/** Runs `start` right after the main module (the CLI bundle) has run its top level. */
+function afterMainLoads(start) {
+    const load = Module._load;
+    Module._load = function (request, parent, isMain) {
+        const r = load.apply(this, arguments);
+        if (isMain) {
+            Module._load = load;
+            start();
+        }
+        return r;
+    };
+}
 
 const out = process.env.LAYERSCOPE_BENCH_LOOP_OUT;
-if (out) {
+const stallsOut = process.env.LAYERSCOPE_BENCH_STALLS_OUT;
+if (isMainThread && out) {
     // 1 ms resolution: the histogram records how late each 1 ms timer fired.
     const h = monitorEventLoopDelay({ resolution: 1 });
-    h.enable();
+    afterMainLoads(() => h.enable());
     process.on("exit", () => {
         h.disable();
         writeFileSync(out, JSON.stringify({ maxMs: h.max / 1e6, p99Ms: h.percentile(99) / 1e6 }));
+    });
+}
+if (isMainThread && stallsOut) {
+    const limitNs = BigInt(Math.round(Number(process.env.LAYERSCOPE_BENCH_STALL_MS || 50) * 1e6));
+    const stalls = [];
+    let last = 0n;
+    const tick = () => {
+        const now = process.hrtime.bigint();
+        if (now - last > limitNs) {
+            stalls.push([Number(last / 1000n), Number(now / 1000n)]);
+        }
+        last = now;
+        setTimeout(tick, 1).unref();
+    };
+    afterMainLoads(() => {
+        last = process.hrtime.bigint();
+        setTimeout(tick, 1).unref();
+    });
+    process.on("exit", () => {
+        tick(); // a stall that ran until exit
+        writeFileSync(stallsOut, JSON.stringify(stalls));
     });
 }
