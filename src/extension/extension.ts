@@ -8,6 +8,7 @@ import { registerCommands } from "./commands";
 import type { CommandContext } from "./commands/context";
 import { graphCommands } from "./commands/graphCommands";
 import { ENGINE_SETTINGS, readSettings } from "./config";
+import { activateContents } from "./contents";
 import { recordE2eEvents } from "./e2eEvents";
 import { createGraphController } from "./graph";
 import { guarded, Log } from "./log";
@@ -29,6 +30,7 @@ export function activate(context: vscode.ExtensionContext): { readonly model: So
     const view = vscode.window.createTreeView("layerscope.refs", { treeDataProvider: tree, showCollapseAll: true });
     const ctx: CommandContext = { model, tree, view, log };
     const graph = createGraphController(context, model, log.channel);
+    const contents = activateContents(model);
     const refreshQuietly = (reopen: boolean): void => {
         void guarded(log, "layerscope.refresh", "Refresh", () => model.refresh({ reopen }));
     };
@@ -40,7 +42,8 @@ export function activate(context: vscode.ExtensionContext): { readonly model: So
         view,
         watcher,
         graph,
-        ...registerCommands(ctx, graphCommands(graph)),
+        ...contents.disposables,
+        ...registerCommands(ctx, { ...graphCommands(graph), ...contents.commands }),
         vscode.commands.registerCommand("layerscope.diffFolders", () => guarded(log, "layerscope.diffFolders", "Compute Layer Diff", () => diffFolders(log))),
         vscode.workspace.onDidChangeWorkspaceFolders(() => refreshQuietly(false)),
         vscode.workspace.onDidChangeConfiguration((e) => {

@@ -432,6 +432,11 @@ export class SourceModel implements LayerscopeModel {
         return s;
     }
 
+    /** The source's open engine, for readers of its files (layer contents); throws naming why there is none. */
+    engine(id: string): WorkspaceEngine {
+        return this.engineOf(id);
+    }
+
     private engineOf(id: string): WorkspaceEngine {
         const s = this.source(id);
         if (!s.engine) throw new EngineError("FailedPrecondition", `snapshot source ${s.info.label} could not be opened: ${s.info.error}`, { source: id });
