@@ -112,7 +112,11 @@ function render(): void {
     if (state.details !== renderedDetails || state.selected !== renderedSelected) {
         renderedDetails = state.details;
         renderedSelected = state.selected;
-        renderDetails(details, state.details, state.selected, { select: (ref) => focusRef(ref), copy: (text) => post({ type: "copy", text }) });
+        renderDetails(details, state.details, state.selected, {
+            select: (ref) => focusRef(ref),
+            copy: (text) => post({ type: "copy", text }),
+            contents: (action, ref) => post({ type: "contents", action, ref }),
+        });
     }
     renderControls();
     searchCount.textContent = state.search.trim() ? `${state.matches.length} match${state.matches.length === 1 ? "" : "es"}` : "";

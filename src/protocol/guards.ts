@@ -4,7 +4,7 @@
  * build after a reload). A message with an unknown `type`, a missing or extra-typed field, a
  * non-finite number or an unknown enum value is rejected as a whole.
  */
-import type { HostToWebview, PersistedState, WebviewToHost } from "./messages";
+import { CONTENTS_ACTIONS, type HostToWebview, type PersistedState, type WebviewToHost } from "./messages";
 import {
     COMPRESSIONS,
     EDGE_ROLES,
@@ -178,6 +178,10 @@ export const isWebviewToHost: Check<WebviewToHost> = union<WebviewToHost>({
         force: bool,
     }),
     copy: shape<Omit<Variant<WebviewToHost, "copy">, "type">>({ text: (x): x is string => str(x) && x.length <= 4096 }),
+    contents: shape<Omit<Variant<WebviewToHost, "contents">, "type">>({
+        action: oneOf(CONTENTS_ACTIONS),
+        ref: (x): x is string => str(x) && x.length > 0 && x.length <= 4096,
+    }),
 });
 
 export const isHostToWebview: Check<HostToWebview> = union<HostToWebview>({

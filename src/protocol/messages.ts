@@ -31,6 +31,13 @@ export interface PersistedState {
 
 export type OperationCommand = "compute" | "convert";
 
+/**
+ * A ref's layer contents, each run by the host as the command of that name: browse its layer's
+ * files or its merged view in the Layer Files view, or open every change of its layer.
+ */
+export const CONTENTS_ACTIONS = ["browseLayer", "browseMerged", "openAllChanges"] as const;
+export type ContentsAction = (typeof CONTENTS_ACTIONS)[number];
+
 export type WebviewToHost =
     | { readonly type: "ready" }
     /** Ask for the details of a ref; the host answers with "details". */
@@ -46,7 +53,9 @@ export type WebviewToHost =
           readonly force: boolean;
       }
     /** Reveal the ref in the Refs tree / copy a value: small conveniences run by the host. */
-    | { readonly type: "copy"; readonly text: string };
+    | { readonly type: "copy"; readonly text: string }
+    /** Browse the ref's layer files or merged view, or open its layer's changes (no reply: the host shows them). */
+    | { readonly type: "contents"; readonly action: ContentsAction; readonly ref: string };
 
 export type HostToWebview =
     /** The whole graph (first load, or a change to the whole source). */

@@ -183,6 +183,21 @@ describe("graph panel (host side)", () => {
         assert.deepEqual(panel.posted.find((m) => m.type === "reply" && m.id === 6), { type: "reply", id: 6, ok: false, error: "no such ref: broken" });
     });
 
+    it("runs the layer-contents commands for the contents buttons, with a RefTarget", async () => {
+        const panel = panels[0]!;
+        const expected = { browseLayer: "layerscope.browseLayer", browseMerged: "layerscope.browseMerged", openAllChanges: "layerscope.openAllLayerChanges" } as const;
+        for (const [action, command] of Object.entries(expected)) {
+            const n = executed.length;
+            panel.received.fire({ type: "contents", action, ref: "config" });
+            await until(() => executed.length > n);
+            assert.deepEqual(executed.at(-1), { command, args: [{ source: kit.dir, ref: "config" }] });
+        }
+        const n = executed.length;
+        panel.received.fire({ type: "contents", action: "workbench.action.terminal.new", ref: "config" });
+        await tick();
+        assert.equal(executed.length, n, "an unknown action runs nothing");
+    });
+
     it("forwards live progress of its own source and refreshes only the changed refs", async () => {
         const panel = panels[0]!;
         const before = panel.posted.length;

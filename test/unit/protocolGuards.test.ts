@@ -75,6 +75,7 @@ const webviewMessages: WebviewToHost[] = [
     { type: "select", ref: "app" },
     { type: "run", id: 1, command: "convert", ref: "app", compression: "zstd", level: 3, force: true },
     { type: "copy", text: D },
+    { type: "contents", action: "browseLayer", ref: "app" },
 ];
 
 const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
@@ -147,6 +148,8 @@ describe("protocol guards", () => {
         assert.ok(!isWebviewToHost({ ...run, id: -1 }));
         assert.ok(!isWebviewToHost({ ...run, ref: "" }));
         assert.ok(!isWebviewToHost({ type: "copy", text: "x".repeat(5000) }));
+        assert.ok(!isWebviewToHost({ type: "contents", action: "deleteLayer", ref: "app" }));
+        assert.ok(!isWebviewToHost({ type: "contents", action: "browseMerged", ref: "" }));
         assert.ok(!isHostToWebview({ type: "graph", graph: { source: "/ws", label: "ws", nodes: [{ ...node, kind: "Snapshot" }] } }));
         assert.ok(!isHostToWebview({ type: "graph", graph: { source: "/ws", label: "ws", nodes: [{ ...node, parents: [{ ref: "b", role: "child", index: 0 }] }] } }));
         assert.ok(!isHostToWebview({ type: "details", source: "/ws", details: { ...details, variants: [{ ...details.variants[0], comparable: "yes" }] } }));

@@ -3,6 +3,7 @@
  * blobChainID with the hash steps that derive them, and its compression variants side by side.
  * Built with textContent only.
  */
+import type { ContentsAction } from "../../src/protocol/messages";
 import type { DerivationView, RefDetailsView, VariantView, VerificationView } from "../../src/protocol/viewModel";
 import { VERIFICATION_BADGE } from "./graphView";
 import { formatBytes, formatMs, h, shortDigest } from "./svg";
@@ -10,6 +11,28 @@ import { formatBytes, formatMs, h, shortDigest } from "./svg";
 export interface DetailsCallbacks {
     select(ref: string): void;
     copy(text: string): void;
+    contents(action: ContentsAction, ref: string): void;
+}
+
+/**
+ * The ref's files: its layer (not for a Merge, which has none of its own), its merged view, and
+ * every change its layer makes in VS Code's multi-diff editor.
+ */
+function contentsActions(d: RefDetailsView, cb: DetailsCallbacks): HTMLElement {
+    const ownLayer = d.kind !== "Merge";
+    const actions: [ContentsAction, string, string, boolean][] = [
+        ["browseLayer", "Layer files", ownLayer ? "Browse what this ref's layer adds, modifies and deletes" : "A Merge has no layer of its own: browse its inputs' layers", ownLayer],
+        ["browseMerged", "Merged view", "Browse the ref's whole root filesystem (its layer chain applied in order)", true],
+        ["openAllChanges", "All changes", ownLayer ? "Open every file this layer changes in a diff editor, against its lower ref" : "A Merge has no layer of its own", ownLayer],
+    ];
+    const row = h("div", { class: "field contents-actions", "data-field": "contents" }, h("span", { class: "label" }, "Contents"));
+    for (const [action, label, title, enabled] of actions) {
+        const b = h("button", { class: "action", "data-action": action, title, "aria-label": title }, label);
+        if (enabled) b.addEventListener("click", () => cb.contents(action, d.id));
+        else b.setAttribute("disabled", "");
+        row.append(b);
+    }
+    return row;
 }
 
 const CHECK_TEXT = {
@@ -148,6 +171,7 @@ export function renderDetails(container: HTMLElement, d: RefDetailsView | null, 
         chain.append(li);
     }
     out.push(h("div", { class: "field" }, h("span", { class: "label" }, `Layer chain (${d.layers.length})`), chain));
+    out.push(contentsActions(d, cb));
     out.push(field("diffID", "diffID", d.diffID || "—", cb));
     out.push(derivation("chainID", "chainID", d.chainID, cb));
     out.push(derivation("blobChainID", "blobChainID", d.blobChainID, cb));

@@ -5,13 +5,18 @@
 import * as path from "node:path";
 import * as vscode from "vscode";
 import type { RefReport } from "../../engine";
-import type { HostToWebview, WebviewToHost } from "../../protocol/messages";
+import type { ContentsAction, HostToWebview, WebviewToHost } from "../../protocol/messages";
 import { isWebviewToHost } from "../../protocol/guards";
 import type { LayerscopeModel, OperationEvent, RefTarget } from "../model/hostApi";
 import { graphHtml, webviewOptions } from "./graphHtml";
 import { parentsOf, toDetailsView, toGraphView, toNodeView, type VerificationOf } from "./toViewModel";
 
 const COMMANDS = { compute: "layerscope.computeBlobChain", convert: "layerscope.convertCompression" } as const;
+const CONTENTS_COMMANDS: Readonly<Record<ContentsAction, string>> = {
+    browseLayer: "layerscope.browseLayer",
+    browseMerged: "layerscope.browseMerged",
+    openAllChanges: "layerscope.openAllLayerChanges",
+};
 
 export class GraphPanel implements vscode.Disposable {
     private readonly disposables: vscode.Disposable[] = [];
@@ -99,6 +104,10 @@ export class GraphPanel implements vscode.Disposable {
                 return;
             case "copy":
                 await vscode.env.clipboard.writeText(message.text);
+                return;
+            case "contents":
+                // The command reports its own errors to the user; the rejection only reaches the log here.
+                await vscode.commands.executeCommand(CONTENTS_COMMANDS[message.action], { source: this.source, ref: message.ref });
                 return;
         }
     }
