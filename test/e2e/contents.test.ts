@@ -1,0 +1,213 @@
+/**
+ * Layer contents in a real VS Code: the sample workspace with eStargz blobs made by the CLI;
+ * Browse Layer Files from the Refs tree's context menu, a file opened read-only with its
+ * language, Open Changes in the diff editor (app's server.js against config's), a deleted
+ * folder, Save File As… to disk, the graph's contents buttons, the merged view in the Explorer.
+ * What VS Code shows is compared with the snapshot files. Screenshots go to test/e2e/artifacts/.
+ */
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import type { Locator, Page } from "playwright-core";
+import {
+    clearNotifications, cliPath, escapeRegExp, findWebviewFrame, installVsix, keepLog, LAYERSCOPE_CONTAINER, launchBrowser, makeSandbox, materializeSample,
+    openWorkbench, packageExtension, pickQuickItem, removeSandbox, runCommand, screenshot, startServer, viewPane, type Browser, type Sandbox, type Server,
+} from "./harness";
+
+/** Monaco renders spaces as U+00A0 and lines as separate elements. */
+function text(s: string): string {
+    return s.replace(/\u00a0/g, " ");
+}
+
+describe("layer contents in VS Code: browse, open, diff, save", () => {
+    let sandbox: Sandbox | undefined;
+    let server: Server | undefined;
+    let browser: Browser | undefined;
+    let page: Page;
+    let workspace = "";
+    const files = () => viewPane(page, "Layer Files");
+    const refs = () => viewPane(page, "Refs");
+    const snapshot = (ref: string, p: string) => readFileSync(join(workspace, "snapshots", ref, p), "utf8");
+
+    async function showLayerscope(): Promise<void> {
+        if (!(await refs().pane.isVisible())) await page.locator(LAYERSCOPE_CONTAINER).first().click();
+        await refs().row(/^sample$/, 1).waitFor();
+    }
+
+    /** Right-click → the context menu item with this label. */
+    async function contextMenu(row: Locator, item: string): Promise<void> {
+        await row.click({ button: "right" });
+        const entry = page.locator(".context-view .monaco-menu .action-item", { has: page.locator(".action-label", { hasText: new RegExp(`^${escapeRegExp(item)}$`) }) }).first();
+        await entry.waitFor();
+        await entry.click();
+    }
+
+    async function expand(row: Locator): Promise<void> {
+        await row.waitFor();
+        if ((await row.getAttribute("aria-expanded")) !== "true") await row.click();
+    }
+
+    /** The Layer Files row with this label at this depth (1: a browsed ref). */
+    function fileRow(label: string, level: number): Locator {
+        return files().row(new RegExp(`^${escapeRegExp(label)}$`), level);
+    }
+
+    async function rowDescription(row: Locator): Promise<string> {
+        return (await row.locator(".label-description").innerText()).trim();
+    }
+
+    /** A row's file decoration badge: VS Code draws it as the ::after content of an element in the row. */
+    async function badge(row: Locator): Promise<string> {
+        let found = "";
+        for (let i = 0; i < 50 && !found; i++) {
+            // Runs in the page (this tsconfig has no DOM types: the shapes are spelled out).
+            found = await row.evaluate((el) => {
+                type El = { querySelectorAll(s: string): ArrayLike<El> };
+                const style = (globalThis as unknown as { getComputedStyle(e: El, pseudo: string): { content: string } }).getComputedStyle;
+                for (const e of [el as unknown as El, ...Array.from((el as unknown as El).querySelectorAll("*"))]) {
+                    const c = style(e, "::after").content;
+                    if (c && c !== "none" && c !== "normal" && c !== '""') return c.replace(/^"|"$/g, "");
+                }
+                return "";
+            });
+            if (!found) await page.waitForTimeout(200);
+        }
+        return found;
+    }
+
+    /** The text of the active (visible) editor, lines joined by "\n". */
+    async function editorText(scope = ".editor-instance"): Promise<string> {
+        const lines = page.locator(`${scope} .monaco-editor .view-lines`).first();
+        await lines.waitFor();
+        return text(await lines.innerText());
+    }
+
+    before(async () => {
+        sandbox = makeSandbox("Default Dark Modern");
+        workspace = materializeSample(join(sandbox.root, "sample"));
+        // Blobs first: the views are then served from eStargz blobs (through their TOC), not the snapshots.
+        execFileSync(process.execPath, [cliPath, "compute", workspace, "--ref", "config", "--compression", "estargz"], { stdio: "ignore" });
+        const vsix = packageExtension(join(sandbox.root, "layerscope.vsix"));
+        await installVsix(sandbox, vsix);
+        server = await startServer(sandbox);
+        browser = await launchBrowser();
+        page = browser.page;
+        await openWorkbench(page, server.url, workspace);
+    });
+
+    after(async () => {
+        await browser?.close();
+        await server?.stop();
+        keepLog(server, "contents");
+        removeSandbox(sandbox);
+    });
+
+    it("Browse Layer Files from a ref's context menu lists what config's layer changes", async () => {
+        await showLayerscope();
+        await contextMenu(refs().row(/^config$/, 2), "Browse Layer Files");
+        const root = fileRow("config", 1);
+        await root.waitFor();
+        assert.match(await rowDescription(root), /^layer files · sample$/);
+        await expand(fileRow("app", 2));
+        assert.equal(await rowDescription(fileRow(".env", 3)), "added · 26 B");
+        assert.equal(await rowDescription(fileRow("server.js", 3)), `modified · ${snapshot("config", "app/server.js").length} B`);
+        // app's /usr is gone in config: one deleted folder (a whiteout), not expandable.
+        const deleted = fileRow("usr", 2);
+        await deleted.waitFor();
+        assert.equal(await rowDescription(deleted), "deleted");
+        assert.equal(await deleted.getAttribute("aria-expanded"), null, "a deleted folder has no children here");
+        // The file decoration's badge (D for deleted, A added, M modified).
+        assert.equal(await badge(deleted), "D");
+        assert.equal(await badge(fileRow(".env", 3)), "A");
+        assert.equal(await badge(fileRow("server.js", 3)), "M");
+        await screenshot(page, "contents-layer-files");
+    });
+
+    it("a file opens read-only in a normal editor, with its language from its name", async () => {
+        await fileRow("server.js", 3).click();
+        const tab = page.locator(".tabs-container .tab", { hasText: "server.js" }).first();
+        await tab.waitFor();
+        assert.equal((await editorText()).trim(), snapshot("config", "app/server.js").trim());
+        await page.locator("#status\\.editor\\.mode", { hasText: "JavaScript" }).waitFor();
+        // Typing is refused: the layerscope: file system is read only.
+        await page.locator(".editor-instance .monaco-editor .view-lines").first().click();
+        await page.keyboard.type("x");
+        await page.locator(".monaco-editor-overlaymessage", { hasText: /read-only/i }).waitFor();
+        assert.equal((await editorText()).trim(), snapshot("config", "app/server.js").trim());
+        await screenshot(page, "contents-open-file");
+    });
+
+    it("Open Changes shows app's server.js against config's in the diff editor", async () => {
+        const row = fileRow("server.js", 3);
+        await row.hover();
+        await row.locator('.action-label[aria-label="Open Changes"]').click();
+        const diff = page.locator(".monaco-diff-editor").first();
+        await diff.waitFor();
+        await page.locator(".tabs-container .tab", { hasText: "server.js (app ↔ config)" }).first().waitFor();
+        const original = text(await diff.locator(".editor.original .view-lines").innerText());
+        const modified = text(await diff.locator(".editor.modified .view-lines").innerText());
+        assert.equal(original.trim(), snapshot("app", "app/server.js").trim());
+        assert.equal(modified.trim(), snapshot("config", "app/server.js").trim());
+        await clearNotifications(page);
+        await screenshot(page, "contents-diff");
+    });
+
+    it("Save File As… streams the open file to the chosen path", async () => {
+        const dest = join(sandbox!.root, "saved-server.js");
+        // The diff editor's right side (config's server.js) is the active editor.
+        await runCommand(page, "Layerscope: Save File As…");
+        await page.locator(".quick-input-widget .quick-input-title", { hasText: "save config:/app/server.js" }).waitFor();
+        const input = page.locator(".quick-input-widget .quick-input-box input");
+        // The simple dialog fills in its start folder when it opens: type until ours sticks, then accept.
+        for (let attempt = 0; attempt < 5 && !existsSync(dest); attempt++) {
+            if (await input.isVisible()) {
+                await input.fill(dest);
+                await page.waitForTimeout(300);
+                if ((await input.inputValue()) === dest) await page.keyboard.press("Enter");
+            }
+            for (let i = 0; i < 10 && !existsSync(dest); i++) await page.waitForTimeout(200);
+        }
+        assert.equal(readFileSync(dest, "utf8"), snapshot("config", "app/server.js"));
+    });
+
+    it("the graph's Merged view button browses a ref's whole root filesystem", async () => {
+        await runCommand(page, "Layerscope: Open Ref Graph");
+        const graph = await findWebviewFrame(page, 'body[data-ready="true"] #graph[data-node-count]');
+        await graph.locator('[data-ref-id="app"]').first().click({ position: { x: 12, y: 12 } });
+        await graph.locator('#details [data-field="contents"] [data-action="browseMerged"]').click();
+        await showLayerscope();
+        const root = files().pane.locator('.monaco-list-row[aria-level="1"]', { hasText: "merged view" }).first();
+        await root.waitFor();
+        assert.match(await root.innerText(), /app/);
+        await expand(files().pane.locator('.monaco-list-row[aria-level="2"]', { has: page.locator(".label-name", { hasText: /^etc$/ }) }).last());
+        await files().pane.locator('.monaco-list-row[aria-level="3"]', { has: page.locator(".label-name", { hasText: /^hostname$/ }) }).last().click();
+        assert.equal((await editorText()).trim(), snapshot("app", "etc/hostname").trim());
+        await clearNotifications(page);
+        await screenshot(page, "contents-merged-view");
+    });
+
+    it("Open in Explorer adds the merged view as a workspace folder the Explorer reads", async () => {
+        await runCommand(page, "Layerscope: Open in Explorer");
+        await pickQuickItem(page, "config");
+        // A single-folder window becomes an (untitled) multi-root workspace: the web workbench reloads.
+        await page.waitForURL(/[?&]workspace=/, { timeout: 60_000 });
+        await page.locator(LAYERSCOPE_CONTAINER).first().waitFor({ timeout: 60_000 });
+        await runCommand(page, "View: Show Explorer");
+        const folder = page.locator(".explorer-folders-view .monaco-list-row", { hasText: "config (merged view)" }).first();
+        await folder.waitFor({ timeout: 30_000 });
+        await expand(folder);
+        const app = page.locator('.explorer-folders-view .monaco-list-row[aria-level="2"]', { has: page.locator(".label-name", { hasText: /^app$/ }) }).last();
+        await expand(app);
+        await page.locator('.explorer-folders-view .monaco-list-row[aria-level="3"]', { has: page.locator(".label-name", { hasText: /^\.env$/ }) }).last().click();
+        assert.equal((await editorText()).trim(), snapshot("config", "app/.env").trim());
+        await screenshot(page, "contents-explorer");
+    });
+
+    it("made no request off 127.0.0.1 and raised no page error", () => {
+        assert.ok(browser);
+        assert.deepEqual(browser.offHost, []);
+        assert.deepEqual(browser.pageErrors, []);
+    });
+});
