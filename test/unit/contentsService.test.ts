@@ -37,6 +37,12 @@ async function fixture(): Promise<{ kit: WorkspaceKit; model: SourceModel; host:
         const dir = join(kit.dir, "snapshots", snap);
         fsb.writeFile(Buffer.concat([Buffer.from(`${dir}/app/`), LATIN1]), "latin-1 name\n");
         fsb.writeFile(join(dir, "app/big.bin"), fsb.patternBytes(BIG));
+        fsb.symlink("server.js", join(dir, "app/current"));
+        fsb.symlink("/etc/hostname", join(dir, "app/abs"));
+        fsb.symlink("../../../../etc/hostname", join(dir, "app/up"));
+        fsb.symlink("../app/current", join(dir, "app/chain"));
+        fsb.symlink("loop", join(dir, "app/loop"));
+        fsb.symlink("/nope", join(dir, "app/dangling"));
         fsb.normalizeMtimes(dir, T0);
     }
     const host = new FakeHost([kit.dir]);
@@ -115,6 +121,21 @@ describe("layer contents behind layerscope: URIs", () => {
         assert.deepEqual(readdirSync(scratch).filter((n) => n !== "big.bin"), []);
         await assert.rejects(f.service.saveAs(loc("config", "layer", "/app"), join(scratch, "x")), (e) => isEngineError(e, "InvalidArgument"));
         await assert.rejects(f.service.readFile(loc("config", "layer", "/usr/share/doc")), (e) => isEngineError(e, "NotFound"));
+    });
+
+    it("a symbolic link reads as its target in the ref's root filesystem (as in a chroot)", async () => {
+        const read = async (ref: string, view: "layer" | "merged", p: string) => Buffer.from(await f.service.readFile(loc(ref, view, p))).toString();
+        assert.equal(await read("config", "merged", "/app/current"), "v2\n");
+        assert.equal(await read("app", "layer", "/app/current"), "v1\n", "a link of app's layer resolves in app's view");
+        assert.equal(await read("config", "merged", "/app/abs"), "app\n");
+        assert.equal(await read("config", "merged", "/app/up"), "app\n", "'..' stops at the root");
+        assert.equal(await read("config", "merged", "/app/chain"), "v2\n");
+        assert.deepEqual(await f.service.resolveLink(loc("config", "merged", "/app/chain")), loc("config", "merged", "/app/server.js"));
+        await assert.rejects(f.service.readFile(loc("config", "merged", "/app/loop")), (e) => isEngineError(e, "InvalidArgument"));
+        await assert.rejects(f.service.readFile(loc("config", "merged", "/app/dangling")), (e) => isEngineError(e, "NotFound"));
+        const dest = join(scratch, "via-link");
+        assert.equal(await f.service.saveAs(loc("config", "merged", "/app/current"), dest), 3);
+        rmSync(dest);
     });
 
     it("the absent view is empty; unknown sources and refs are NotFound; a Merge has no layer", async () => {

@@ -103,6 +103,7 @@ export class ContentsService {
      */
     async readFile(loc: LayerLocation, maxBytes = DEFAULT_MAX_OPEN_BYTES, signal?: AbortSignal): Promise<Uint8Array> {
         if (loc.view === "absent") return new Uint8Array(0);
+        loc = await this.followLink(loc);
         return this.use(loc, async (c) => {
             const entry = await c.stat(loc.path);
             readable(entry, loc);
@@ -131,6 +132,7 @@ export class ContentsService {
      * any size, never through memory or the snapshot folders. Returns the bytes written.
      */
     async saveAs(loc: LayerLocation, dest: string, signal?: AbortSignal): Promise<number> {
+        loc = await this.followLink(loc);
         return this.use(loc, async (c) => {
             const entry = await c.stat(loc.path);
             readable(entry, loc);
@@ -151,6 +153,50 @@ export class ContentsService {
                 throw err;
             }
         });
+    }
+
+    /** A symbolic link reads as its target, looked up in the ref's root filesystem; anything else as itself. */
+    private async followLink(loc: LayerLocation): Promise<LayerLocation> {
+        const e = await this.stat(loc);
+        return e.type === "symlink" && e.change !== "deleted" ? this.resolveLink(loc) : loc;
+    }
+
+    /**
+     * Where a symbolic link leads in the ref's merged view, as the kernel resolves it inside a
+     * chroot: absolute targets from the view's root, ".." never above it, links in the middle
+     * followed too, at most 40 of them (Linux's MAXSYMLINKS). NotFound for a dangling link.
+     */
+    async resolveLink(loc: LayerLocation): Promise<LayerLocation> {
+        const merged = (p: string): LayerLocation => ({ ...loc, view: "merged", path: p });
+        const split = (p: string): string[] => p.split("/").filter((n) => n !== "");
+        const resolved: string[] = [];
+        const queue = split(loc.path);
+        let hops = 0;
+        while (queue.length > 0) {
+            const name = queue.shift()!;
+            if (name === ".") continue;
+            if (name === "..") {
+                resolved.pop();
+                continue;
+            }
+            const here = `/${[...resolved, name].join("/")}`;
+            let e: ViewEntry;
+            try {
+                e = await this.stat(merged(here));
+            } catch (err) {
+                if (!isNotFound(err)) throw err;
+                throw new EngineError("NotFound", `${describe(loc)} is a symbolic link that leads to ${here}, which ${loc.ref}'s root filesystem does not have`, { path: loc.path }, { cause: err });
+            }
+            if (e.type === "symlink") {
+                if (++hops > 40) throw new EngineError("InvalidArgument", `${describe(loc)}: too many levels of symbolic links (more than 40)`, { path: loc.path });
+                const target = e.linkTarget ?? "";
+                if (target.startsWith("/")) resolved.length = 0;
+                queue.unshift(...split(target));
+            } else {
+                resolved.push(name);
+            }
+        }
+        return merged(`/${resolved.join("/")}`);
     }
 
     /** The ref whose merged view is the "before" of `ref`'s layer (its parent, a Diff's lower); null for none. */

@@ -32,6 +32,10 @@ export class LayerFileSystem implements vscode.FileSystemProvider {
         return new vscode.Disposable(() => undefined);
     }
 
+    /**
+     * A symbolic link is SymbolicLink | File: opening it reads its target (resolved in the ref's
+     * merged view); a link to a folder is not expanded here (browse its target instead).
+     */
     async stat(uri: vscode.Uri): Promise<vscode.FileStat> {
         const entry = await this.call(uri, (loc) => this.service.stat(loc));
         return toFileStat(entry);

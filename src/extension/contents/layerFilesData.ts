@@ -181,9 +181,11 @@ function entryRow(node: EntryNode): FilesRow {
     const e = node.entry;
     const deleted = e.change === "deleted" || e.type === "whiteout";
     const changed = node.root.view === "layer" && (e.change === "added" || e.change === "modified" || deleted) && e.type !== "dir";
+    // A symbolic link opens its target (looked up in the ref's merged view).
+    const readable = !deleted && (e.type === "file" || e.type === "hardlink" || e.type === "symlink");
     const command = deleted
         ? { command: OPEN_CHANGES_COMMAND, title: "Open Changes", arguments: [node] }
-        : e.type === "file" || e.type === "hardlink"
+        : readable
           ? { command: OPEN_FILE_COMMAND, title: "Open File", arguments: [node] }
           : undefined;
     return {
@@ -193,7 +195,7 @@ function entryRow(node: EntryNode): FilesRow {
         tooltip: entryTooltip(e),
         location: locationOf(node.root, e.path),
         kind: e.type === "dir" ? "folder" : "file",
-        contextValue: `layerEntry.${e.type}.${e.change ?? "merged"}${changed ? ".changed" : ""}${!deleted && (e.type === "file" || e.type === "hardlink") ? ".readable" : ""}`,
+        contextValue: `layerEntry.${e.type}.${e.change ?? "merged"}${changed ? ".changed" : ""}${readable ? ".readable" : ""}`,
         // A deleted directory has nothing below it in this layer (its old files: Open All Changes).
         collapsible: e.type === "dir" && !deleted ? "collapsed" : "none",
         ...(command ? { command } : {}),
