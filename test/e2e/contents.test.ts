@@ -49,6 +49,19 @@ describe("layer contents in VS Code: browse, open, diff, save", () => {
         if ((await row.getAttribute("aria-expanded")) !== "true") await row.click();
     }
 
+    /**
+     * Expands `row` until `child` shows. The Explorer expands a new root folder by itself, a
+     * moment after it appears: a click in between would collapse it again.
+     */
+    async function expandTo(row: Locator, child: Locator): Promise<void> {
+        await row.waitFor({ timeout: 30_000 });
+        for (let i = 0; i < 30 && !(await child.isVisible()); i++) {
+            if ((await row.getAttribute("aria-expanded")) !== "true") await row.click();
+            await child.waitFor({ timeout: 1000 }).catch(() => undefined);
+        }
+        await child.waitFor();
+    }
+
     /** The Layer Files row with this label at this depth (1: a browsed ref). */
     function fileRow(label: string, level: number): Locator {
         return files().row(new RegExp(`^${escapeRegExp(label)}$`), level);
@@ -196,11 +209,11 @@ describe("layer contents in VS Code: browse, open, diff, save", () => {
         await page.locator(LAYERSCOPE_CONTAINER).first().waitFor({ timeout: 60_000 });
         await runCommand(page, "View: Show Explorer");
         const folder = page.locator(".explorer-folders-view .monaco-list-row", { hasText: "config (merged view)" }).first();
-        await folder.waitFor({ timeout: 30_000 });
-        await expand(folder);
         const app = page.locator('.explorer-folders-view .monaco-list-row[aria-level="2"]', { has: page.locator(".label-name", { hasText: /^app$/ }) }).last();
-        await expand(app);
-        await page.locator('.explorer-folders-view .monaco-list-row[aria-level="3"]', { has: page.locator(".label-name", { hasText: /^\.env$/ }) }).last().click();
+        await expandTo(folder, app);
+        const env = page.locator('.explorer-folders-view .monaco-list-row[aria-level="3"]', { has: page.locator(".label-name", { hasText: /^\.env$/ }) }).last();
+        await expandTo(app, env);
+        await env.click();
         assert.equal((await editorText()).trim(), snapshot("config", "app/.env").trim());
         await screenshot(page, "contents-explorer");
     });
