@@ -23,16 +23,24 @@
  *
  * The caller gives a fresh directory it owns; on error it is left half-applied for the caller
  * to remove.
+ *
+ * NOTE: this runs on the extension host's event loop (Import Image…, Verify Image…). File
+ * creation and payload writes, which can wait on the filesystem's journal, are asynchronous;
+ * the per-entry metadata calls stay synchronous (an await per syscall would cost more than the
+ * call on a loaded machine) and a Yielder gives the loop a turn every 20 ms between entries,
+ * payload chunks and directories. Entries are still applied strictly one after another.
  */
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import { isUtf8 } from "node:buffer";
+import { promisify } from "node:util";
 import type { Digest } from "../digest/hashSink";
 import { EngineError, fromSystemError } from "../errors";
 import { TarScanner } from "../compression/estargz/tarScanner";
 import type { ScannedEntry } from "../compression/estargz/tarEntry";
 import { SpecialNodes } from "./specialNodes";
 import { TarTraitCollector, type TarTraits } from "./tarTraits";
+import { Yielder } from "../util/yielder";
 
 export type ApplyMode = "native" | "overlayfs";
 
@@ -114,6 +122,11 @@ export function entryComponents(name: Buffer, what = "name", escapeReason?: stri
 
 const join = (a: Buffer, b: Buffer): Buffer => Buffer.concat([a, Buffer.from("/"), b]);
 
+const openAsync = promisify(fs.open);
+const writeAsync = promisify(fs.write);
+const closeAsync = promisify(fs.close);
+const rmAsync = fs.promises.rm;
+
 interface Pending {
     readonly fd: number;
     readonly path: Buffer;
@@ -134,16 +147,18 @@ export class LayerApplier {
     private skipping = 0;
     private entries = 0;
     private skippedXattrs = 0;
+    private readonly yielder: Yielder;
     readonly traits = new TarTraitCollector();
 
     constructor(private readonly opts: ApplyOptions) {
         this.root = Buffer.from(opts.root);
         this.privileged = opts.privileged ?? process.getuid?.() === 0;
         this.skip = new Set(opts.skipNames ?? []);
+        this.yielder = new Yielder(opts.signal);
     }
 
     /** Resolves parent components inside the root (creating missing directories); returns the real relative components. */
-    private resolveDir(parts: readonly Buffer[], name: Buffer, create: boolean): Buffer[] {
+    private async resolveDir(parts: readonly Buffer[], name: Buffer, create: boolean): Promise<Buffer[]> {
         const stack: Buffer[] = [];
         const queue = [...parts];
         let hops = 0;
@@ -164,7 +179,7 @@ export class LayerApplier {
             }
             if (!st) {
                 if (!create) throw new EngineError("Corrupt", `layer entry ${JSON.stringify(name.toString())}: ${p.toString()} does not exist`, { path: name.toString(), reason: "hardlink-missing" });
-                this.flushIfTouching(p);
+                await this.flushIfTouching(p);
                 fs.mkdirSync(p, 0o755);
                 stack.push(c);
                 continue;
@@ -187,8 +202,8 @@ export class LayerApplier {
         return parts.reduce((acc, c) => join(acc, c), this.root);
     }
 
-    private flushIfTouching(p: Buffer): void {
-        if (this.special.touches(p)) this.special.flush();
+    private async flushIfTouching(p: Buffer): Promise<void> {
+        if (this.special.touches(p)) await this.special.flush();
     }
 
     async apply(source: AsyncIterable<Buffer>): Promise<ApplyResult> {
@@ -198,7 +213,7 @@ export class LayerApplier {
         const scanner = new TarScanner({
             raw: async () => undefined,
             entry: (e) => this.onEntry(e),
-            data: async (b) => this.onData(b),
+            data: (b) => this.onData(b),
         });
         try {
             for await (const chunk of source) {
@@ -214,8 +229,8 @@ export class LayerApplier {
                 tarError(err);
             }
             if (this.pending) throw new EngineError("Corrupt", "layer tar ends inside a file", { reason: "size-mismatch" });
-            this.special.flush();
-            this.finishDirs();
+            await this.special.flush();
+            await this.finishDirs();
         } catch (err) {
             throw err instanceof EngineError ? err : fromSystemError(err, this.opts.root, "applying a layer");
         } finally {
@@ -231,27 +246,30 @@ export class LayerApplier {
         };
     }
 
-    private onData(b: Buffer): void {
+    private async onData(b: Buffer): Promise<void> {
         if (this.skipping > 0) {
             this.skipping -= b.length;
             return;
         }
         const p = this.pending;
         if (!p) throw new EngineError("Internal", "layer data without an open file");
+        // NOTE: `b` stays valid until this settles: the scanner awaits it before reading on.
         let off = 0;
-        while (off < b.length) off += fs.writeSync(p.fd, b, off, b.length - off);
+        while (off < b.length) off += (await writeAsync(p.fd, b, off, b.length - off)).bytesWritten;
         p.remaining -= b.length;
-        if (p.remaining === 0) this.closeFile();
+        if (p.remaining === 0) await this.closeFile();
+        await this.yielder.maybeYield();
     }
 
-    private closeFile(): void {
+    private async closeFile(): Promise<void> {
         const p = this.pending!;
         this.pending = null;
-        fs.closeSync(p.fd);
+        await closeAsync(p.fd);
         this.setMetadata(p.path, p.entry, false);
     }
 
-    private onEntry(e: ScannedEntry): void {
+    private async onEntry(e: ScannedEntry): Promise<void> {
+        await this.yielder.maybeYield();
         this.traits.add(e);
         if (e.typeflag === TYPE_XGLOBAL) {
             this.skipping = e.dataSize;
@@ -270,37 +288,37 @@ export class LayerApplier {
         this.entries++;
         const base = parts[parts.length - 1]!;
         const baseStr = base.toString("latin1");
-        const dirParts = this.resolveDir(parts.slice(0, -1), e.name, true);
+        const dirParts = await this.resolveDir(parts.slice(0, -1), e.name, true);
         const dir = this.abs(dirParts);
         if (baseStr.startsWith(WH_PREFIX)) {
             this.skipping = e.dataSize;
-            this.whiteout(dir, dirParts, baseStr, base, e.name);
+            await this.whiteout(dir, dirParts, baseStr, base, e.name);
             return;
         }
         const target = join(dir, base);
         this.written.add(Buffer.concat([...dirParts.flatMap((c) => [c, Buffer.from("/")]), base]).toString("hex"));
-        this.flushIfTouching(target);
+        await this.flushIfTouching(target);
         switch (e.typeflag) {
             case TYPE_DIR:
-                this.makeDir(target, e);
+                await this.makeDir(target, e);
                 return;
             case TYPE_REG:
             case TYPE_REGA:
             case TYPE_CONT:
-                this.makeFile(target, e);
+                await this.makeFile(target, e);
                 return;
             case TYPE_SYMLINK:
-                this.replace(target);
+                await this.replace(target);
                 fs.symlinkSync(e.linkname, target);
                 this.setMetadata(target, e, true);
                 return;
             case TYPE_LINK:
-                this.makeLink(target, e);
+                await this.makeLink(target, e);
                 return;
             case TYPE_CHAR:
             case TYPE_BLOCK:
             case TYPE_FIFO:
-                this.makeNode(target, e);
+                await this.makeNode(target, e);
                 return;
             default:
                 throw new EngineError("Unsupported", `layer entry ${JSON.stringify(e.name.toString())}: tar type ${JSON.stringify(String.fromCharCode(e.typeflag))} is not supported`, { path: e.name.toString(), reason: "entry-type" });
@@ -308,7 +326,7 @@ export class LayerApplier {
     }
 
     /** Removes what is at `p` unless it is a directory and `keepDir`. */
-    private replace(p: Buffer, keepDir = false): boolean {
+    private async replace(p: Buffer, keepDir = false): Promise<boolean> {
         let st: fs.Stats | undefined;
         try {
             st = fs.lstatSync(p);
@@ -316,13 +334,13 @@ export class LayerApplier {
             return false;
         }
         if (keepDir && st.isDirectory()) return true;
-        this.flushIfTouching(p);
-        fs.rmSync(p, { recursive: true, force: true });
+        await this.flushIfTouching(p);
+        await removeAll(p, st);
         return false;
     }
 
-    private makeDir(p: Buffer, e: ScannedEntry): void {
-        if (!this.replace(p, true)) fs.mkdirSync(p, 0o700);
+    private async makeDir(p: Buffer, e: ScannedEntry): Promise<void> {
+        if (!(await this.replace(p, true))) fs.mkdirSync(p, 0o700);
         this.noteDir(p, e, false);
     }
 
@@ -338,21 +356,21 @@ export class LayerApplier {
         }
     }
 
-    private makeFile(p: Buffer, e: ScannedEntry): void {
-        this.replace(p);
-        const fd = fs.openSync(p, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+    private async makeFile(p: Buffer, e: ScannedEntry): Promise<void> {
+        await this.replace(p);
+        const fd = await openAsync(p, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
         if (e.dataSize !== e.size) {
             fs.closeSync(fd);
             throw new EngineError("Corrupt", `layer entry ${JSON.stringify(e.name.toString())}: sparse or size-mismatched file`, { path: e.name.toString(), reason: "size-mismatch" });
         }
         this.pending = { fd, path: p, entry: e, remaining: e.dataSize };
-        if (e.dataSize === 0) this.closeFile();
+        if (e.dataSize === 0) await this.closeFile();
     }
 
-    private makeLink(p: Buffer, e: ScannedEntry): void {
+    private async makeLink(p: Buffer, e: ScannedEntry): Promise<void> {
         const parts = entryComponents(e.linkname, `hard link target ${JSON.stringify(e.linkname.toString())}`, "hardlink-escape");
         if (parts.length === 0) throw unsafe(e.name, "hard link to the snapshot root", "hardlink-escape");
-        const dirParts = this.resolveDir(parts.slice(0, -1), e.name, false);
+        const dirParts = await this.resolveDir(parts.slice(0, -1), e.name, false);
         const src = join(this.abs(dirParts), parts[parts.length - 1]!);
         let st: fs.Stats;
         try {
@@ -361,18 +379,18 @@ export class LayerApplier {
             throw new EngineError("Corrupt", `layer entry ${JSON.stringify(e.name.toString())}: hard link to ${JSON.stringify(e.linkname.toString())}, which is not in the snapshot (yet)`, { path: e.name.toString(), reason: "hardlink-missing" });
         }
         if (st.isDirectory()) throw unsafe(e.name, "hard link to a directory", "hardlink-dir");
-        this.flushIfTouching(src);
+        await this.flushIfTouching(src);
         if (src.equals(p)) return;
-        this.replace(p);
+        await this.replace(p);
         fs.linkSync(src, p);
     }
 
-    private makeNode(p: Buffer, e: ScannedEntry): void {
+    private async makeNode(p: Buffer, e: ScannedEntry): Promise<void> {
         const kind = e.typeflag === TYPE_FIFO ? "p" : e.typeflag === TYPE_CHAR ? "c" : "b";
         if (kind !== "p" && !this.privileged) {
             throw new EngineError("PermissionDenied", `layer entry ${JSON.stringify(e.name.toString())}: device nodes need root (run the import as root)`, { path: e.name.toString(), reason: "device-unprivileged" });
         }
-        this.replace(p);
+        await this.replace(p);
         this.special.mknod(p, {
             kind,
             major: Number(e.devmajor),
@@ -385,13 +403,13 @@ export class LayerApplier {
         this.setXattrs(p, e);
     }
 
-    private whiteout(dir: Buffer, dirParts: readonly Buffer[], baseStr: string, base: Buffer, name: Buffer): void {
+    private async whiteout(dir: Buffer, dirParts: readonly Buffer[], baseStr: string, base: Buffer, name: Buffer): Promise<void> {
         if (baseStr === WH_OPAQUE) {
-            this.flushIfTouching(dir);
+            await this.flushIfTouching(dir);
             if (this.opts.mode === "native") {
                 for (const child of fs.readdirSync(dir, { encoding: "buffer" })) {
                     const rel = Buffer.concat([...dirParts.flatMap((c) => [c, Buffer.from("/")]), child]).toString("hex");
-                    if (!this.written.has(rel)) fs.rmSync(join(dir, child), { recursive: true, force: true });
+                    if (!this.written.has(rel)) await removeAll(join(dir, child));
                 }
             }
             this.noteDir(dir, null, this.opts.mode === "overlayfs");
@@ -403,15 +421,15 @@ export class LayerApplier {
             throw unsafe(name, "whiteout of an invalid name", "bad-whiteout");
         }
         const p = join(dir, victim);
-        this.flushIfTouching(p);
+        await this.flushIfTouching(p);
         if (this.opts.mode === "native") {
-            fs.rmSync(p, { recursive: true, force: true });
+            await removeAll(p);
             return;
         }
         if (!this.privileged) {
             throw new EngineError("PermissionDenied", `layer entry ${JSON.stringify(name.toString())}: an overlayfs whiteout is a character device and needs root (or use the native snapshotter)`, { path: name.toString(), reason: "device-unprivileged" });
         }
-        this.replace(p);
+        await this.replace(p);
         this.special.mknod(p, { kind: "c", major: 0, minor: 0, mode: 0, uid: -1, gid: -1, mtimeNs: null });
     }
 
@@ -440,14 +458,35 @@ export class LayerApplier {
     }
 
     /** Directory metadata last, deepest first, as containerd sets directory times after the walk. */
-    private finishDirs(): void {
+    private async finishDirs(): Promise<void> {
         const opaqueName = this.privileged ? "trusted.overlay.opaque" : "user.overlay.opaque";
         for (let i = this.dirs.length - 1; i >= 0; i--) {
+            await this.yielder.maybeYield();
             const d = this.dirs[i]!;
             if (d.opaque) setXattr(d.path.toString("utf8"), opaqueName, Buffer.from("y"), d.path, this.special);
             if (d.entry) this.setMetadata(d.path, d.entry, false);
         }
-        this.special.flush();
+        await this.special.flush();
+    }
+}
+
+/**
+ * `rm -rf p`, as `fs.rmSync(p, { recursive: true, force: true })` did: a file or symlink is
+ * unlinked at once; a directory tree (a whiteout of /usr, say) is removed off the event loop.
+ */
+async function removeAll(p: Buffer, st?: fs.Stats): Promise<void> {
+    if (st === undefined) {
+        try {
+            st = fs.lstatSync(p);
+        } catch (err) {
+            if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+            throw err;
+        }
+    }
+    if (st.isDirectory()) {
+        await rmAsync(p, { recursive: true, force: true });
+    } else {
+        fs.unlinkSync(p);
     }
 }
 

@@ -4,7 +4,7 @@
  * batch (the engine already relies on python3 for non-UTF-8 xattr reads), with paths passed as
  * hex on stdin: never a shell, never a user string on a command line.
  */
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { EngineError } from "../errors";
 
@@ -51,23 +51,32 @@ export interface NodeSpec {
 
 export class SpecialNodes {
     private ops: string[] = [];
+    /** Paths (hex) with a queued operation, and every directory above them (hex). */
     private readonly pendingPaths = new Set<string>();
+    private readonly pendingAbove = new Set<string>();
 
     get size(): number {
         return this.ops.length;
     }
 
-    /** Whether `p` (or something below it) has a queued operation. */
+    /**
+     * Whether `p` (or something below it) has a queued operation. Two set lookups: applying
+     * asks this several times per entry, and an overlayfs layer may queue thousands of whiteouts.
+     */
     touches(p: Buffer): boolean {
         if (this.ops.length === 0) return false;
         const hex = p.toString("hex");
-        for (const q of this.pendingPaths) if (q === hex || q.startsWith(`${hex}2f`)) return true;
-        return false;
+        return this.pendingPaths.has(hex) || this.pendingAbove.has(hex);
+    }
+
+    private note(p: Buffer): void {
+        this.pendingPaths.add(p.toString("hex"));
+        for (let i = p.indexOf(0x2f, 1); i > 0; i = p.indexOf(0x2f, i + 1)) this.pendingAbove.add(p.subarray(0, i).toString("hex"));
     }
 
     mknod(p: Buffer, n: NodeSpec): void {
         this.ops.push(`n ${p.toString("hex")} ${n.kind} ${n.major} ${n.minor} ${n.mode} ${n.uid} ${n.gid} ${n.mtimeNs === null ? "-" : n.mtimeNs.toString()}`);
-        this.pendingPaths.add(p.toString("hex"));
+        this.note(p);
     }
 
     setXattr(p: Buffer, name: string, value: Buffer): void {
@@ -75,18 +84,45 @@ export class SpecialNodes {
             throw new EngineError("Unsupported", `xattr name ${JSON.stringify(name)} on a non-UTF-8 path`, { reason: "xattr-name" });
         }
         this.ops.push(`x ${p.toString("hex")} ${name} ${value.toString("hex")}`);
-        this.pendingPaths.add(p.toString("hex"));
+        this.note(p);
     }
 
-    flush(): void {
+    /** Runs the queued operations; asynchronous, so python's start-up does not hold the event loop. */
+    async flush(): Promise<void> {
         if (this.ops.length === 0) return;
         const input = `${this.ops.join("\n")}\n`;
         this.ops = [];
         this.pendingPaths.clear();
-        const r = spawnSync(PYTHON, ["-c", SCRIPT], { input, maxBuffer: 16 << 20 });
+        this.pendingAbove.clear();
+        const r = await runScript(input);
         if (r.error || r.status !== 0) {
-            const why = r.error ? `python3: ${r.error.message}` : r.stderr.toString("utf8").trim();
+            const why = r.error ? `python3: ${r.error.message}` : r.stderr.trim();
             throw new EngineError(r.status === 3 ? "PermissionDenied" : "Io", `creating special files: ${why}`, { reason: "mknod" });
         }
     }
+}
+
+interface ScriptResult {
+    readonly error: Error | null;
+    readonly status: number | null;
+    readonly stderr: string;
+}
+
+/** The script with `input` on stdin; stderr kept up to 1 MiB (the first error is what matters). */
+function runScript(input: string): Promise<ScriptResult> {
+    return new Promise((resolve) => {
+        const child = spawn(PYTHON, ["-c", SCRIPT], { stdio: ["pipe", "ignore", "pipe"] });
+        let stderr = "";
+        let error: Error | null = null;
+        child.stderr.setEncoding("utf8");
+        child.stderr.on("data", (d: string) => {
+            if (stderr.length < 1 << 20) stderr += d;
+        });
+        child.on("error", (err) => {
+            error = err;
+        });
+        child.stdin.on("error", () => undefined); // EPIPE when python fails early: its status tells
+        child.on("close", (status) => resolve({ error, status, stderr }));
+        child.stdin.end(input);
+    });
 }

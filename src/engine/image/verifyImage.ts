@@ -23,9 +23,10 @@ import { writeDiff } from "../diff/writeDiff";
 import { atomicFileSink } from "../fs/atomicFile";
 import { chainIDs } from "../identity/chainID";
 import { applyLayer } from "./applyLayer";
-import { compareTrees } from "./compareTrees";
+import { compareTreesAsync } from "./compareTrees";
 import { buildSnapshot, importImage, type ImportedLayer, type ImportOptions } from "./importImage";
 import { TarTraitCollector, type TarTraits } from "./tarTraits";
+import { Yielder } from "../util/yielder";
 import { describeNameProfile, type NameProfile, toNameLookup } from "../archive/nameLookup";
 import { createHash } from "node:crypto";
 
@@ -93,7 +94,17 @@ export async function verifyImage(source: string, opts: VerifyImageOptions = {})
             const tarFile = path.join(tmp, `layer-${i}.tar`);
             const sink = await atomicFileSink(tarFile);
             const ours = new TarTraitCollector();
-            const scanner = new TarScanner({ raw: async () => undefined, data: async () => undefined, entry: (e) => ours.add(e) });
+            // NOTE: the scanner parses a whole chunk of our tar per push; yielding between entries
+            // keeps a chunk of thousands of small headers from holding the event loop.
+            const yielder = new Yielder(opts.signal);
+            const scanner = new TarScanner({
+                raw: async () => undefined,
+                data: async () => undefined,
+                entry: (e) => {
+                    ours.add(e);
+                    return yielder.maybeYield();
+                },
+            });
             const tee = { write: async (c: Buffer): Promise<void> => { await scanner.push(c); await sink.write(c); } };
             const inputs = await engine.workspace.views.blobInputs(ref, opts.signal);
             let tar;
@@ -115,7 +126,7 @@ export async function verifyImage(source: string, opts: VerifyImageOptions = {})
                 const parent = i > 0 ? path.join(ws, imported.layers[i - 1]!.snapshot) : null;
                 const check = path.join(tmp, `check-${i}`);
                 await buildSnapshot(check, parent, (dir) => applyLayer(createReadStream(tarFile), { root: dir, mode: "native", signal: opts.signal }));
-                contentDifferences = compareTrees(path.join(ws, l.snapshot), check);
+                contentDifferences = await compareTreesAsync(path.join(ws, l.snapshot), check, { signal: opts.signal });
                 await fsp.rm(check, { recursive: true, force: true });
             }
             await fsp.rm(tarFile, { force: true });
