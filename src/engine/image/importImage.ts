@@ -11,8 +11,6 @@
  * beside its final place and renamed when complete; a failed import removes every snapshot it
  * made and leaves layerscope.json as it was. Blobs it ingested stay unreferenced until `gc`.
  */
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { randomBytes } from "node:crypto";
 import { existsSync, promises as fsp, readFileSync, realpathSync } from "node:fs";
 import * as path from "node:path";
@@ -24,6 +22,7 @@ import { readToc } from "../compression/estargz/tocReader";
 import { ContentStore } from "../content";
 import type { Digest } from "../digest/hashSink";
 import { EngineError, fromSystemError } from "../errors";
+import { execFileOffThread } from "../util/execOffThread";
 import { writeFileAtomic } from "../fs/atomicFile";
 import { parseWorkspaceFile, type RefSpec, type Snapshotter, STATE_DIR, WORKSPACE_FILE, type WorkspaceFile } from "../refs";
 import { REF_ID_MAX, REF_ID_PATTERN } from "../refs/workspaceFile";
@@ -240,7 +239,8 @@ async function recordBlobs(root: string, stateDir: string, img: ResolvedImage, l
     return Promise.all(layers.map((l) => engine.report(l.ref)));
 }
 
-const execFileAsync = promisify(execFile);
+// Off the event loop: spawning blocks the calling thread until the child has exec'd.
+const execFileAsync = execFileOffThread;
 
 /** Builds a snapshot in a temporary directory beside `final` and renames it there when complete. */
 export async function buildSnapshot<T>(final: string, parent: string | null, fill: (dir: string) => Promise<T>): Promise<T> {
