@@ -122,7 +122,9 @@ export const refsUsage = `layerscope refs WORKSPACE|ROOT [--snapshotter overlayf
 
   Lists the refs: kind, parents, layer chain, and whatever has been computed. ROOT is a
   containerd root (read in place, never written; engine state under ~/.cache/layerscope/roots
-  unless --state): its snapshots of one snapshotter become refs, and its images are listed.`;
+  unless --state): its snapshots of one snapshotter become refs, and its images are listed.
+  A buildkitd root (/var/lib/buildkit or its runc-<snapshotter>/) or a Docker data-root:
+  BuildKit's records become refs, parents and descriptions as BuildKit recorded them.`;
 
 export async function refsCommand(argv: readonly string[], ctx: CommandContext): Promise<number> {
     const args = parseArgs(argv, { values: COMMON_VALUES, booleans: ["json"] });

@@ -59,6 +59,9 @@ export interface ContainerdImage {
 export interface ContainerdRoot {
     readonly kind: "containerd";
     readonly root: string;
+    /** The metadata database and the content store's blobs/ (they differ in a buildkitd root). */
+    readonly metaDb: string;
+    readonly contentBlobs: string;
     readonly metaVersion: number | null;
     readonly namespaces: string[];
     /** Snapshotter directories present, supported or not. */
@@ -76,6 +79,19 @@ export function looksLikeContainerdRoot(entries: readonly string[]): boolean {
     return entries.includes("io.containerd.metadata.v1.bolt") || entries.some((e) => e.startsWith(SNAPSHOTTER_PREFIX));
 }
 
+/**
+ * Where a containerd-style root keeps its databases: containerd's own layout, or a standalone
+ * buildkitd's `runc-<sn>/` (containerdmeta.db, snapshots/, content/; buildkit.ts).
+ */
+export interface ContainerdLayout {
+    /** The metadata database (meta.db, or buildkitd's containerdmeta.db). */
+    readonly metaDb: string;
+    /** The content store's blobs/ directory. */
+    readonly contentBlobs: string;
+    /** Snapshotter name → its directory (metadata.db and snapshots/<id>). */
+    readonly snapshotters: ReadonlyMap<string, string>;
+}
+
 export function loadContainerdRoot(dir: string): ContainerdRoot {
     let root: string;
     try {
@@ -84,10 +100,20 @@ export function loadContainerdRoot(dir: string): ContainerdRoot {
         throw rootError(err, path.resolve(dir), "the containerd root", "opening the containerd root");
     }
     const entries = listDir(root, "the containerd root (containerd keeps it 0700)");
-    const metaFile = path.join(root, META_DB);
-    checkReadable(metaFile, "containerd's metadata database");
-    const meta = readContainerdMeta(metaFile);
-    const snapshotters = entries.filter((e) => e.startsWith(SNAPSHOTTER_PREFIX)).map((e) => e.slice(SNAPSHOTTER_PREFIX.length)).sort();
+    const snapshotters = new Map(
+        entries
+            .filter((e) => e.startsWith(SNAPSHOTTER_PREFIX))
+            .sort()
+            .map((e) => [e.slice(SNAPSHOTTER_PREFIX.length), path.join(root, e)] as const),
+    );
+    return loadContainerdLayout(root, { metaDb: path.join(root, META_DB), contentBlobs: path.join(root, CONTENT_BLOBS), snapshotters });
+}
+
+/** Reads a containerd-style root laid out as `layout` says (all paths inside `root`). */
+export function loadContainerdLayout(root: string, layout: ContainerdLayout): ContainerdRoot {
+    checkReadable(layout.metaDb, "containerd's metadata database");
+    const meta = readContainerdMeta(layout.metaDb);
+    const snapshotters = [...layout.snapshotters.keys()].sort();
     const problems: string[] = [];
     const snapshots: ContainerdSnapshot[] = [];
     for (const sn of snapshotters) {
@@ -97,18 +123,19 @@ export function loadContainerdRoot(dir: string): ContainerdRoot {
             problems.push(`snapshotter ${sn}: not supported (only ${SUPPORTED_SNAPSHOTTERS.join(", ")}); its snapshots are not listed`);
             continue;
         }
-        snapshots.push(...loadSnapshotter(root, sn as RootSnapshotter, meta, problems));
+        snapshots.push(...loadSnapshotter(layout.snapshotters.get(sn)!, sn as RootSnapshotter, meta, problems));
     }
-    const blobs = path.join(root, CONTENT_BLOBS);
     const images: ContainerdImage[] = [];
     for (const ns of meta.namespaces) {
         for (const img of ns.images) {
-            images.push(resolveContainerdImage(blobs, ns.name, img, ns.content));
+            images.push(resolveContainerdImage(layout.contentBlobs, ns.name, img, ns.content));
         }
     }
     return {
         kind: "containerd",
         root,
+        metaDb: layout.metaDb,
+        contentBlobs: layout.contentBlobs,
         metaVersion: meta.version,
         namespaces: meta.namespaces.map((n) => n.name),
         snapshotters,
@@ -120,8 +147,7 @@ export function loadContainerdRoot(dir: string): ContainerdRoot {
     };
 }
 
-function loadSnapshotter(root: string, sn: RootSnapshotter, meta: ContainerdMeta, problems: string[]): ContainerdSnapshot[] {
-    const base = path.join(root, SNAPSHOTTER_PREFIX + sn);
+function loadSnapshotter(base: string, sn: RootSnapshotter, meta: ContainerdMeta, problems: string[]): ContainerdSnapshot[] {
     const dbFile = path.join(base, "metadata.db");
     checkReadable(dbFile, `the ${sn} snapshotter's database`);
     const stored = readSnapshotterDb(dbFile);

@@ -19,11 +19,12 @@
  */
 import { readFileSync, realpathSync, statSync } from "node:fs";
 import * as path from "node:path";
-import { BoltDB, type Bucket } from "../bbolt";
+import { BoltDB } from "../bbolt";
 import type { Digest } from "../digest/hashSink";
 import { EngineError, fromSystemError } from "../errors";
 import { chainIDs as computeChainIDs } from "../identity/chainID";
 import { checkReadable, listDir, rootError } from "./access";
+import { readBuildkitRecords } from "./buildkitMeta";
 
 export interface DockerLayer {
     readonly chainID: string;
@@ -145,21 +146,6 @@ function readLayerdb(root: string, problems: string[]): Map<string, DockerLayer>
     return out;
 }
 
-/** BuildKit's metadata values: JSON {"value": …, "index": …}; null when absent or not that. */
-function mdValue(b: Bucket, key: string): unknown {
-    const v = b.get(key);
-    if (!v || v.length === 0) return null;
-    try {
-        return (JSON.parse(v.toString("utf8")) as { value?: unknown }).value ?? null;
-    } catch {
-        return null;
-    }
-}
-
-function str(v: unknown): string | null {
-    return typeof v === "string" && v !== "" ? v : null;
-}
-
 function readBuildkit(root: string, layers: Map<string, DockerLayer>, problems: string[]): DockerRecord[] {
     const dir = path.join(root, "buildkit");
     const metaFile = path.join(dir, "metadata_v2.db");
@@ -181,48 +167,39 @@ function readBuildkit(root: string, layers: Map<string, DockerLayer>, problems: 
         }
         return m;
     });
-    return BoltDB.read(metaFile, (tx) => {
-        const out: DockerRecord[] = [];
-        const main = tx.root.bucket("_main");
-        if (!main) return out;
-        for (const e of main.entries()) {
-            if (!e.bucket) continue;
-            const id = e.key.toString("utf8");
-            const b = e.bucket;
-            const snapshotID = str(mdValue(b, "cache.snapshot")) ?? id;
-            const s = snaps.get(snapshotID);
-            const chain = s?.chainid ?? (SHA.test(snapshotID) ? snapshotID : null);
-            let graphID: string | null = null;
-            let recDir: string | null = null;
-            if (chain) {
-                const layer = layers.get(chain);
-                graphID = layer?.cacheID ?? null;
-                recDir = layer?.dir ?? null;
-            } else {
-                graphID = snapshotID;
-                recDir = graphDir(root, snapshotID);
-            }
-            const created = mdValue(b, "cache.createdAt");
-            const size = mdValue(b, "snapshot.size");
-            out.push({
-                id,
-                parent: str(mdValue(b, "cache.parent")),
-                description: str(mdValue(b, "cache.description")),
-                committed: mdValue(b, "snapshot.committed") === true,
-                equalMutable: str(mdValue(b, "cache.equalMutable")),
-                recordType: str(mdValue(b, "cache.recordType")),
-                chainID: str(mdValue(b, "cache.chainID")) ?? chain,
-                diffID: str(mdValue(b, "cache.diffID")) ?? (chain ? (layers.get(chain)?.diffID ?? null) : null),
-                blobChainID: str(mdValue(b, "cache.blobChainID")),
-                createdAt: typeof created === "number" ? new Date(Math.floor(created / 1e6)).toISOString() : null,
-                size: typeof size === "number" ? size : null,
-                graphID,
-                dir: recDir,
-            });
-            if (!recDir) problems.push(`BuildKit record ${id}: no layer directory (snapshot ${snapshotID}); not a ref`);
+    const out: DockerRecord[] = [];
+    for (const r of readBuildkitRecords(metaFile)) {
+        const snapshotID = r.snapshotID;
+        const s = snaps.get(snapshotID);
+        const chain = s?.chainid ?? (SHA.test(snapshotID) ? snapshotID : null);
+        let graphID: string | null = null;
+        let recDir: string | null = null;
+        if (chain) {
+            const layer = layers.get(chain);
+            graphID = layer?.cacheID ?? null;
+            recDir = layer?.dir ?? null;
+        } else {
+            graphID = snapshotID;
+            recDir = graphDir(root, snapshotID);
         }
-        return out;
-    });
+        out.push({
+            id: r.id,
+            parent: r.parent,
+            description: r.description,
+            committed: r.committed,
+            equalMutable: r.equalMutable,
+            recordType: r.recordType,
+            chainID: r.chainID ?? chain,
+            diffID: r.diffID ?? (chain ? (layers.get(chain)?.diffID ?? null) : null),
+            blobChainID: r.blobChainID,
+            createdAt: r.createdAt,
+            size: r.size,
+            graphID,
+            dir: recDir,
+        });
+        if (!recDir) problems.push(`BuildKit record ${r.id}: no layer directory (snapshot ${snapshotID}); not a ref`);
+    }
+    return out;
 }
 
 function readImages(root: string, problems: string[]): DockerImage[] {

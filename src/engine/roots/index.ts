@@ -1,4 +1,4 @@
-/** Snapshot roots read in place: containerd roots (Docker data-roots detected). See source.ts. */
+/** Snapshot roots read in place: containerd roots, standalone buildkitd roots, Docker data-roots. See source.ts. */
 export { detectSource, openSourceEngine, type SourceKind, type OpenSourceOptions } from "./source";
 export {
     defaultRootStateDir,

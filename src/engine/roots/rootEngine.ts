@@ -13,7 +13,7 @@ import type { RefSpec } from "../refs";
 import type { ImageVerifyReport } from "./imageVerify";
 
 export interface SnapshotInfo {
-    /** containerd namespace; null for a Docker data-root. */
+    /** containerd namespace ("buildkit" in a buildkitd root); null for a Docker data-root. */
     readonly namespace: string | null;
     /** overlayfs or native (containerd), overlay2 (Docker). */
     readonly snapshotter: string;
@@ -27,7 +27,7 @@ export interface SnapshotInfo {
     readonly parent: string | null;
     readonly labels: Record<string, string>;
     readonly createdAt: string | null;
-    /** What BuildKit's cache metadata says about the record (Docker's built-in BuildKit). */
+    /** What BuildKit's cache metadata says about the record (Docker's built-in BuildKit, buildkitd). */
     readonly buildkit?: BuildkitRecordInfo;
 }
 
@@ -39,6 +39,9 @@ export interface BuildkitRecordInfo {
     readonly blobChainID: string | null;
     readonly equalMutable: string | null;
     readonly size: number | null;
+    /** Standalone buildkitd: the containerd snapshot the record reads (its own or its equal mutable's) and its kind. */
+    readonly snapshot?: string;
+    readonly snapshotKind?: "committed" | "active" | "view";
 }
 
 export type RootRefReport = RefReport & { readonly snapshotInfo: SnapshotInfo | null };
@@ -55,7 +58,7 @@ export interface RootImageSummary {
 }
 
 export interface RootSummary {
-    readonly source: "containerd" | "docker";
+    readonly source: "containerd" | "buildkit" | "docker";
     readonly root: string;
     readonly snapshotter: string;
     readonly namespace: string | null;
@@ -78,7 +81,7 @@ export class RootEngine extends WorkspaceEngine {
         super(base.workspace, base.stateDir, base.chain);
     }
 
-    get source(): "containerd" | "docker" {
+    get source(): "containerd" | "buildkit" | "docker" {
         return this.summary.source;
     }
 

@@ -1,6 +1,6 @@
 /**
  * Snapshot sources the engine opens: a layerscope workspace (layerscope.json), a containerd
- * root, or a Docker data-root. A root becomes a RootEngine (rootEngine.ts): Layer/BaseLayer refs
+ * root, a standalone buildkitd root (buildkit.ts), or a Docker data-root. A root becomes a RootEngine (rootEngine.ts): Layer/BaseLayer refs
  * over its snapshot directories (overlay upperdirs for overlayfs and overlay2, full trees for
  * native), engine state outside the root (default ~/.cache/layerscope/roots/<hash of the root
  * path>/...), since a root is only ever read.
@@ -11,13 +11,14 @@ import { type OpenOptions, openBlobChain, openWorkspaceEngine, WorkspaceEngine }
 import { EngineError } from "../errors";
 import { buildWorkspace, type Workspace, WORKSPACE_FILE } from "../refs";
 import { listDir } from "./access";
-import { CONTENT_BLOBS, type ContainerdRoot, type ContainerdSnapshot, loadContainerdRoot, looksLikeContainerdRoot, META_DB, type RootSnapshotter, SUPPORTED_SNAPSHOTTERS } from "./containerd";
+import { BUILDKIT_NAMESPACE, loadBuildkitRoot, looksLikeBuildkitRoot } from "./buildkit";
+import { type ContainerdRoot, type ContainerdSnapshot, loadContainerdRoot, looksLikeContainerdRoot, type RootSnapshotter, SUPPORTED_SNAPSHOTTERS } from "./containerd";
 import { type DockerRoot, loadDockerRoot } from "./docker";
 import { summarizeBlob, verifyImage } from "./imageVerify";
 import { defaultRootStateDir, type ImageVerifier, isInside, type LayerNode, layerRefs, RootEngine, type RootSummary } from "./rootEngine";
 import { summarizeTarSplit } from "./tarSplit";
 
-export type SourceKind = "workspace" | "containerd" | "docker";
+export type SourceKind = "workspace" | "containerd" | "buildkit" | "docker";
 
 export interface OpenSourceOptions extends OpenOptions {
     /** containerd: which snapshotter's snapshots become refs (default overlayfs when it has any). */
@@ -33,6 +34,7 @@ export function detectSource(dir: string): SourceKind | null {
     const entries = listDir(abs, "the directory (a containerd root is 0700, a Docker data-root 0710)");
     if (entries.includes(WORKSPACE_FILE)) return "workspace";
     if (looksLikeContainerdRoot(entries)) return "containerd";
+    if (looksLikeBuildkitRoot(abs, entries)) return "buildkit";
     if (entries.includes("buildkit") && (entries.includes("image") || entries.includes("overlay2"))) return "docker";
     return null;
 }
@@ -45,12 +47,14 @@ export async function openSourceEngine(dir: string, opts: OpenSourceOptions = {}
             return openWorkspaceEngine(dir, opts);
         case "containerd":
             return openContainerdEngine(dir, opts);
+        case "buildkit":
+            return openBuildkitEngine(dir, opts);
         case "docker":
             return openDockerEngine(dir, opts);
         case null:
             throw new EngineError(
                 "InvalidArgument",
-                `${path.resolve(dir)}: not a snapshot source (no ${WORKSPACE_FILE}, no io.containerd.* directories, no Docker buildkit/ + image/)`,
+                `${path.resolve(dir)}: not a snapshot source (no ${WORKSPACE_FILE}, no io.containerd.* directories, no buildkitd runc-<snapshotter>/, no Docker buildkit/ + image/)`,
                 { path: path.resolve(dir) },
             );
     }
@@ -62,7 +66,7 @@ function containerdVerifier(root: ContainerdRoot): ImageVerifier {
         const image = engine.findImage(images, name);
         const r = image.resolved;
         if (!r) throw new EngineError("FailedPrecondition", `image ${image.name}: ${image.problem ?? "cannot be resolved"}`, { image: image.name });
-        const blobs = path.join(root.root, CONTENT_BLOBS);
+        const blobs = root.contentBlobs;
         const layers = { name: image.name, namespace: image.namespace, manifest: r.manifest, config: r.config, diffIDs: r.diffIDs, chainIDs: r.chainIDs, blobs: r.layers };
         return verifyImage(engine.workspace, layers, (c) => engine.committedRef(c, image.namespace), (i, sig) => summarizeBlob(blobs, r.layers[i]!, sig), signal);
     };
@@ -78,7 +82,7 @@ async function openContainerdEngine(dir: string, opts: OpenSourceOptions): Promi
     const snaps = root.snapshots.filter((s) => s.snapshotter === snapshotter && (namespace === null || s.namespace === namespace));
     const problems = [...root.problems];
     const { refs, infos } = layerRefs(root.root, containerdNodes(snaps), problems);
-    const ws = buildWorkspace(root.root, path.join(root.root, META_DB), { snapshotter, refs });
+    const ws = buildWorkspace(root.root, root.metaDb, { snapshotter, refs });
     const base = await rootWorkspaceEngine(root.root, ws, defaultRootStateDir(root.root, snapshotter, namespace), opts);
     const summary: RootSummary = {
         source: "containerd",
@@ -142,6 +146,75 @@ function containerdNodes(snaps: readonly ContainerdSnapshot[]): LayerNode[] {
     }));
 }
 
+
+/**
+ * A standalone buildkitd root: its BuildKit records as refs (parent = cache.parent), each over
+ * the containerd snapshot it reads (namespace buildkit), as the Docker reader does over layers.
+ */
+async function openBuildkitEngine(dir: string, opts: OpenSourceOptions): Promise<RootEngine> {
+    const root = loadBuildkitRoot(dir, opts.snapshotter);
+    if (opts.namespace !== undefined && opts.namespace !== BUILDKIT_NAMESPACE) {
+        throw new EngineError("NotFound", `${root.root}: a buildkitd root has only the namespace ${BUILDKIT_NAMESPACE} (not ${JSON.stringify(opts.namespace)})`, { path: root.root });
+    }
+    const problems = [...root.problems];
+    const nodes: LayerNode[] = [];
+    for (const r of root.records) {
+        const s = r.snapshot;
+        if (!s || r.mergeParents.length > 0 || r.diffParents) continue;
+        nodes.push({
+            id: r.id,
+            parent: r.parent,
+            dir: s.dir,
+            description: r.description ?? `BuildKit record ${r.id}`,
+            info: {
+                namespace: BUILDKIT_NAMESPACE,
+                snapshotter: root.snapshotter,
+                key: r.id,
+                kind: r.committed ? "committed" : "mutable",
+                id: s.id,
+                dir: s.dir,
+                parent: r.parent,
+                labels: s.labels,
+                createdAt: r.createdAt,
+                buildkit: {
+                    description: r.description,
+                    recordType: r.recordType,
+                    chainID: r.chainID,
+                    diffID: r.diffID,
+                    blobChainID: r.blobChainID,
+                    equalMutable: r.equalMutable,
+                    size: r.size,
+                    snapshot: s.key,
+                    snapshotKind: s.kind,
+                },
+            },
+        });
+    }
+    const { refs, infos } = layerRefs(root.root, nodes, problems);
+    const ws = buildWorkspace(root.root, root.metadataDb, { snapshotter: root.snapshotter, refs });
+    const base = await rootWorkspaceEngine(root.root, ws, defaultRootStateDir(root.root, root.snapshotter, BUILDKIT_NAMESPACE), opts);
+    const ctd = root.containerd;
+    const summary: RootSummary = {
+        source: "buildkit",
+        root: root.root,
+        snapshotter: root.snapshotter,
+        namespace: BUILDKIT_NAMESPACE,
+        snapshotters: root.snapshotters,
+        namespaces: ctd.namespaces,
+        images: ctd.images.map((i) => ({
+            namespace: i.namespace,
+            name: i.name,
+            target: i.target.digest,
+            manifest: i.resolved?.manifest ?? null,
+            config: i.resolved?.config ?? null,
+            diffIDs: i.resolved?.diffIDs ?? [],
+            chainIDs: i.resolved?.chainIDs ?? [],
+            problem: i.problem,
+        })),
+        problems,
+    };
+    return new RootEngine(base, summary, infos, containerdVerifier(ctd));
+}
 
 async function openDockerEngine(dir: string, opts: OpenSourceOptions): Promise<RootEngine> {
     const root = loadDockerRoot(dir);

@@ -9,8 +9,8 @@ import type * as vscode from "vscode";
 import type { CompressionType, GzipImpl, RefReport } from "../../engine";
 import type { VerificationRecord } from "./verifications";
 
-/** How a source was found: a layerscope.json workspace (later: containerd root, Docker root). */
-export type SourceKind = "workspace" | "containerd" | "docker";
+/** How a source was found: a layerscope.json workspace, a containerd root, a buildkitd root, a Docker data-root. */
+export type SourceKind = "workspace" | "containerd" | "buildkit" | "docker";
 
 export interface SourceInfo {
     /** Stable for the session: the absolute, resolved root path. */

@@ -178,7 +178,7 @@ export class SourceModel implements LayerscopeModel {
         if (detectSource(root) === null) {
             throw new EngineError(
                 "NotFound",
-                `${root} is not a snapshot source: it has no ${WORKSPACE_FILE}, and is neither a containerd root (io.containerd.* folders) nor a Docker data-root (buildkit/ and image/)`,
+                `${root} is not a snapshot source: it has no ${WORKSPACE_FILE}, and is neither a containerd root (io.containerd.* folders), a buildkitd root (runc-<snapshotter>/) nor a Docker data-root (buildkit/ and image/)`,
                 { path: root },
             );
         }
@@ -472,11 +472,11 @@ export class SourceModel implements LayerscopeModel {
     }
 }
 
-/** An open folder that is itself a containerd root or Docker data-root (never searched below). */
+/** An open folder that is itself a containerd root, buildkitd root or Docker data-root (never searched below). */
 function isRoot(folder: string): boolean {
     try {
         const kind = detectSource(folder);
-        return kind === "containerd" || kind === "docker";
+        return kind === "containerd" || kind === "buildkit" || kind === "docker";
     } catch {
         return false;
     }

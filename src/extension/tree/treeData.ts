@@ -56,6 +56,7 @@ export const KIND_ICONS: Readonly<Record<string, string>> = {
 const SOURCE_KINDS: Readonly<Record<SourceInfo["kind"], string>> = {
     workspace: "snapshot workspace (layerscope.json)",
     containerd: "containerd root (read only; Layerscope's state is kept outside it)",
+    buildkit: "buildkitd root: BuildKit's records over its containerd snapshots (read only; Layerscope's state is kept outside it)",
     docker: "Docker data-root with its BuildKit (read only; Layerscope's state is kept outside it)",
 };
 
