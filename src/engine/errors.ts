@@ -62,6 +62,28 @@ export function fromSystemError(err: unknown, path: string, action: string): Eng
             );
         case "ELOOP":
             return new EngineError("UnsafePath", `${path}: is a symlink where a real file or directory was expected (while ${action})`, { path }, { cause: err });
+        case "ENOSPC":
+        case "EDQUOT":
+            return new EngineError(
+                "Io",
+                `${path}: no space left on the filesystem (${e.code}, while ${action}); free some space (\`layerscope gc\` removes unused blobs) and run again: nothing already stored was lost`,
+                { path, reason: "no-space" },
+                { cause: err },
+            );
+        case "EIO":
+            return new EngineError(
+                "Io",
+                `${path}: input/output error (EIO, while ${action}): the disk or filesystem failed; check the device (dmesg), then run again: nothing already stored was lost`,
+                { path, reason: "io-error" },
+                { cause: err },
+            );
+        case "EROFS":
+            return new EngineError(
+                "Io",
+                `${path}: the filesystem is read-only (EROFS, while ${action}); choose a writable state directory (--state DIR)`,
+                { path, reason: "read-only" },
+                { cause: err },
+            );
         case "ABORT_ERR":
             return new EngineError("Canceled", `canceled (while ${action})`, { path }, { cause: err });
         default: {
