@@ -2,14 +2,20 @@
  * Per-ref metadata, as BuildKit keeps it in its bolt metadata store (cache/metadata.go):
  * diffID, blob, media type, blob size, chainID, blobChainID. Blob fields are set once (setBlob
  * is a no-op when a blob is already set) and chain IDs are first-computation-wins. One JSON file
- * per ref under STATE/refs/, replaced atomically.
+ * per ref under STATE/refs/.
+ *
+ * NOTE: every write is a read-modify-write of the file on disk under the content store's lock,
+ * through a temporary in STATE/tmp/ (fsync, rename, fsync of refs/): two processes computing
+ * the same ref cannot both "win" setBlob, and a process killed mid-write leaves its temporary in
+ * tmp/, which the next lock holder removes, never a torn or stray file in refs/.
  */
 import { createHash } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import type { Digest } from "../digest/hashSink";
-import { EngineError } from "../errors";
-import { writeFileAtomic } from "../fs/atomicFile";
+import type { ContentStore } from "../content";
+import { writeFileDurable } from "../content/durableFs";
+import { EngineError, fromSystemError } from "../errors";
 import type { ChainRecord, ChainRecords } from "./chainMetadata";
 
 export interface RefRecord extends ChainRecord {
@@ -46,7 +52,10 @@ export class RefMetadataStore implements ChainRecords {
     private readonly cache = new Map<string, RefRecord>();
     private readonly dir: string;
 
-    private constructor(stateDir: string) {
+    private constructor(
+        stateDir: string,
+        private readonly store: ContentStore,
+    ) {
         this.dir = path.join(stateDir, "refs");
     }
 
@@ -55,8 +64,8 @@ export class RefMetadataStore implements ChainRecords {
      * readdir tells which records exist, so a ref never computed costs no open(), and the rest
      * are read a few at a time: opening a source of thousands of refs stays well under a second.
      */
-    static async open(stateDir: string, ids: Iterable<string>): Promise<RefMetadataStore> {
-        const store = new RefMetadataStore(stateDir);
+    static async open(stateDir: string, ids: Iterable<string>, content: ContentStore): Promise<RefMetadataStore> {
+        const store = new RefMetadataStore(stateDir, content);
         let present: Set<string>;
         try {
             present = new Set(await fsp.readdir(store.dir));
@@ -96,32 +105,40 @@ export class RefMetadataStore implements ChainRecords {
 
     /** setBlob: records the blob unless one is already set (then the existing one stays). */
     async setBlob(id: string, fields: BlobFields): Promise<RefRecord> {
-        const cur = await this.refresh(id);
-        if (cur.blob) {
-            return cur;
-        }
-        const next: RefRecord = { ...cur, ...fields };
-        await this.save(next);
-        return next;
+        return this.update(id, (cur) => (cur.blob ? null : { ...cur, ...fields }));
     }
 
     async setChain(id: string, chainID: string, blobChainID: string): Promise<void> {
-        const cur = this.get(id);
-        if (cur.chainID) {
-            return;
-        }
-        const next: RefRecord = { ...cur };
-        if (chainID) Object.assign(next, { chainID });
-        if (blobChainID) Object.assign(next, { blobChainID });
-        if (next.chainID !== cur.chainID || next.blobChainID !== cur.blobChainID) {
-            await this.save(next);
-        }
+        await this.update(id, (cur) => {
+            if (cur.chainID) return null;
+            const next: RefRecord = { ...cur };
+            if (chainID) Object.assign(next, { chainID });
+            if (blobChainID) Object.assign(next, { blobChainID });
+            return next.chainID !== cur.chainID || next.blobChainID !== cur.blobChainID ? next : null;
+        });
     }
 
     /** Forgets a ref's blob and chain IDs (used when its snapshot is recomputed from scratch). */
     async reset(id: string): Promise<void> {
-        const next: RefRecord = { id, createdAt: new Date().toISOString() };
-        await this.save(next);
+        await this.update(id, () => ({ id, createdAt: new Date().toISOString() }));
+    }
+
+    /** `change` sees the record on disk and returns the next one, or null to keep it. */
+    private async update(id: string, change: (cur: RefRecord) => RefRecord | null): Promise<RefRecord> {
+        const rec = await this.store.lock.withLock(async () => {
+            const cur = await this.load(id);
+            const next = change(cur);
+            if (next === null) return cur;
+            try {
+                await fsp.mkdir(this.dir, { recursive: true });
+            } catch (err) {
+                throw fromSystemError(err, this.dir, "creating the ref metadata directory");
+            }
+            await writeFileDurable(this.store.layout.tmpPath("ref"), this.file(id), `${JSON.stringify(next, null, 2)}\n`);
+            return next;
+        });
+        this.cache.set(id, rec);
+        return rec;
     }
 
     private file(id: string): string {
@@ -137,7 +154,7 @@ export class RefMetadataStore implements ChainRecords {
             if ((err as NodeJS.ErrnoException).code === "ENOENT") {
                 return { id, createdAt: new Date().toISOString() };
             }
-            throw err;
+            throw fromSystemError(err, this.file(id), `reading the metadata of ref ${JSON.stringify(id)}`);
         }
         try {
             const rec = JSON.parse(text) as RefRecord;
@@ -150,10 +167,5 @@ export class RefMetadataStore implements ChainRecords {
                 { path: this.file(id), ref: id },
             );
         }
-    }
-
-    private async save(rec: RefRecord): Promise<void> {
-        await writeFileAtomic(this.file(rec.id), `${JSON.stringify(rec, null, 2)}\n`);
-        this.cache.set(rec.id, rec);
     }
 }

@@ -98,7 +98,7 @@ export async function openBlobChain(ws: Workspace, stateDir: string, opts: OpenO
         [r.layerParent, ...r.mergeParents, r.diffParents?.lower, r.diffParents?.upper].forEach((p) => p && collect(p));
     };
     ws.entries.forEach((e) => collect(e.ref));
-    const meta = await RefMetadataStore.open(stateDir, ids);
+    const meta = await RefMetadataStore.open(stateDir, ids, store);
     return new BlobChainEngine(ws, store, meta, opts.whiteoutTime, opts.concurrency);
 }
 
