@@ -25,7 +25,7 @@ import { type ChainNode, computeChainMetadata } from "./chainMetadata";
 import { convertBlob } from "./convert";
 import { type BlobDescriptor, LABEL_UNCOMPRESSED, leaseIdFor } from "./labels";
 import type { RefMetadataStore } from "./refMetadata";
-import { getBlobWithCompression, linkBlob, needsConversion } from "./variants";
+import { ensureLease, getBlobWithCompression, linkBlob, needsConversion } from "./variants";
 
 export interface ComputeOptions {
     readonly createIfNeeded: boolean;
@@ -182,10 +182,12 @@ export class BlobChainEngine {
      */
     async setBlob(ref: Ref, desc: BlobDescriptor, tarDiffID: Digest, whiteoutTime: WhiteoutTime = this.whiteoutTime): Promise<void> {
         const lease = leaseIdFor(ref.id);
-        if (!(await this.store.listLeases()).some((l) => l.id === lease)) {
-            await this.store.createLease(lease, { flat: true, labels: { "layerscope.ref": ref.id } });
-        }
+        await ensureLease(this.store, lease, { flat: true, labels: { "layerscope.ref": ref.id } });
         await this.store.addLeaseResource(lease, { type: "content", digest: desc.digest });
+        // NOTE: the blob's descriptor labels are written before the record names it, so a kill
+        // between the two never leaves a recorded blob that walkBlob (and verify) cannot see.
+        const cur = await this.meta.refresh(ref.id);
+        if (!cur.blob) await linkBlob(this.store, ref.id, desc.digest, desc);
         const rec = await this.meta.setBlob(ref.id, {
             diffID: desc.annotations[LABEL_UNCOMPRESSED] as Digest,
             blob: desc.digest,
@@ -196,7 +198,9 @@ export class BlobChainEngine {
             whiteoutTime: whiteoutTime.seconds.toString(),
             buildkitComparable: desc.buildkitComparable ?? false,
         });
-        await linkBlob(this.store, ref.id, rec.blob!, rec.blob === desc.digest ? desc : this.mainDescriptor(ref.id));
+        if (cur.blob || rec.blob !== desc.digest) {
+            await linkBlob(this.store, ref.id, rec.blob!, rec.blob === desc.digest ? desc : this.mainDescriptor(ref.id));
+        }
     }
 
     mainDescriptor(id: string): BlobDescriptor {

@@ -4,10 +4,10 @@
  * main blob by `containerd.io/gc.ref.content.blob-<digest>` labels (both ways), each carrying its
  * own descriptor in `buildkit.io/blob/*` labels, and held by the `<ref>-variants` lease.
  */
-import type { ContentStore } from "../content";
+import type { ContentStore, CreateLeaseOptions } from "../content";
 import { type CompressionType, fromMediaType, isEStargz, isLayerMediaType } from "../compression";
 import type { Digest } from "../digest/hashSink";
-import { EngineError } from "../errors";
+import { EngineError, isEngineError } from "../errors";
 import {
     type BlobDescriptor,
     descriptorFromLabels,
@@ -20,13 +20,24 @@ import {
 /** `linkBlob(desc)` of ref `refId` whose main blob is `main`. */
 export async function linkBlob(store: ContentStore, refId: string, main: Digest, desc: BlobDescriptor): Promise<void> {
     const lease = leaseIdFor(refId, "-variants");
-    if (!(await store.listLeases()).some((l) => l.id === lease)) {
-        await store.createLease(lease, { labels: { "layerscope.ref": refId } });
-    }
+    await ensureLease(store, lease, { labels: { "layerscope.ref": refId } });
     await store.addLeaseResource(lease, { type: "content", digest: desc.digest });
     await store.updateLabels(desc.digest, { [LABEL_GC_REF_BLOB + main]: main, ...descriptorLabels(desc) });
     if (desc.digest !== main) {
         await store.updateLabels(main, { [LABEL_GC_REF_BLOB + desc.digest]: desc.digest });
+    }
+}
+
+/**
+ * Creates the lease unless it exists. NOTE: two requests (two compressions of one ref, or two
+ * processes) may both find it missing; the loser's AlreadyExists is success.
+ */
+export async function ensureLease(store: ContentStore, id: string, opts: CreateLeaseOptions): Promise<void> {
+    if ((await store.listLeases()).some((l) => l.id === id)) return;
+    try {
+        await store.createLease(id, opts);
+    } catch (err) {
+        if (!isEngineError(err, "AlreadyExists")) throw err;
     }
 }
 
