@@ -44,6 +44,8 @@ export class BlobChainEngine {
     readonly flight = new FlightGroup();
     private readonly slots: Semaphore;
     private readonly nodes = new Map<Ref, ChainNode>();
+    /** Ingests and temporaries of killed runs, removed before this engine's first write. */
+    private swept?: Promise<void>;
 
     /** `concurrency`: blobs made or converted at once; 0 or undefined = one per CPU. */
     constructor(
@@ -62,6 +64,7 @@ export class BlobChainEngine {
     async computeBlobChain(ref: Ref, opts: ComputeOptions): Promise<void> {
         const comp = validateLevel(opts.compression ?? { type: "gzip" });
         const filter = ref.layerSet();
+        if (opts.createIfNeeded) await this.sweep();
         await this.compute(ref, filter, { ...opts, compression: comp });
     }
 
@@ -112,6 +115,19 @@ export class BlobChainEngine {
         if (opts.compression.force) {
             await this.ensureCompression(ref, opts.compression, opts.signal, opts.onProgress);
         }
+    }
+
+    /**
+     * Removes what killed runs left: ingests whose process is gone (the ref's own next writer
+     * would replace its ingest, but a convert's ingest ref is unique) and STATE/tmp/. Once per
+     * engine; a failure here never stops the compute.
+     */
+    sweep(): Promise<void> {
+        this.swept ??= this.store.cleanupIngests().then(
+            () => undefined,
+            () => undefined,
+        );
+        return this.swept;
     }
 
     /** The differ path: one streaming pass, tar → (compressor) → content writer, diffID on the side. */
