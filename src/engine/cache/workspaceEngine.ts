@@ -14,6 +14,7 @@ import { EngineError } from "../errors";
 import { loadWorkspace, type Ref, STATE_DIR, type Workspace } from "../refs";
 import { BlobChainEngine, type ComputeOptions } from "./blobChain";
 import { imageChainIDs } from "./chainMetadata";
+import { rollBackImports } from "./importJournal";
 import { type BlobDescriptor, LABEL_UNCOMPRESSED } from "./labels";
 import { RefMetadataStore } from "./refMetadata";
 import { blobIsEStargz, walkBlob } from "./variants";
@@ -228,7 +229,10 @@ export class WorkspaceEngine {
         return `sha256:${h.digest("hex")}`;
     }
 
-    /** Drops the leases of refs no longer in the workspace, then garbage-collects the store. */
+    /**
+     * Rolls back imports killed before they named their refs (importJournal.ts), drops the
+     * leases of refs no longer in the workspace, then garbage-collects the store.
+     */
     async gc(): Promise<GcReport> {
         const store = this.chain.store;
         const leasesRemoved: string[] = [];
@@ -243,6 +247,7 @@ export class WorkspaceEngine {
                 leasesRemoved.push(lease.id);
             }
         }
+        await rollBackImports(store, this.workspace.root);
         const r = await store.gc();
         return { removed: r.removed, bytes: r.bytes, leasesRemoved: [...leasesRemoved, ...r.leasesRemoved], ingestsRemoved: r.ingestsRemoved };
     }

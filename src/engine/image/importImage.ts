@@ -16,7 +16,8 @@ import { existsSync, promises as fsp, readFileSync, realpathSync } from "node:fs
 import * as path from "node:path";
 import { WHITEOUT_EPOCH, type WhiteoutTime } from "../archive/whiteoutTime";
 import { LABEL_UNCOMPRESSED } from "../cache/labels";
-import { openWorkspaceEngine, type RefReport } from "../cache/workspaceEngine";
+import { beginImport, endImport } from "../cache/importJournal";
+import { openBlobChain, type RefReport, WorkspaceEngine } from "../cache/workspaceEngine";
 import { type CompressionType, detectCompression, fromMediaType, MediaTypeDockerSchema2Layer, MediaTypeDockerSchema2LayerGzip, MediaTypeDockerSchema2LayerZstd, openDecoded } from "../compression";
 import { readToc } from "../compression/estargz/tocReader";
 import { ContentStore } from "../content";
@@ -24,7 +25,7 @@ import type { Digest } from "../digest/hashSink";
 import { EngineError, fromSystemError } from "../errors";
 import { execFileOffThread } from "../util/execOffThread";
 import { writeFileAtomic } from "../fs/atomicFile";
-import { parseWorkspaceFile, type RefSpec, type Snapshotter, STATE_DIR, WORKSPACE_FILE, type WorkspaceFile } from "../refs";
+import { buildWorkspace, parseWorkspaceFile, type RefSpec, type Snapshotter, STATE_DIR, WORKSPACE_FILE, type WorkspaceFile } from "../refs";
 import { REF_ID_MAX, REF_ID_PATTERN } from "../refs/workspaceFile";
 import { type ApplyResult, applyLayer } from "./applyLayer";
 import { estargzAnnotations } from "./estargzToc";
@@ -131,14 +132,53 @@ async function importResolved(img: ResolvedImage, files: Awaited<ReturnType<type
         }
     }
     const snapDir = path.join(root, "snapshots");
-    await fsp.mkdir(snapDir, { recursive: true });
-    for (const id of ids) {
-        if (existsSync(path.join(snapDir, id))) {
-            throw new EngineError("AlreadyExists", `${path.join(snapDir, id)} already exists; import with another --id prefix`, { path: path.join(snapDir, id), reason: "snapshot-exists" });
-        }
-    }
+    await fsp.mkdir(snapDir, { recursive: true }).catch((err: unknown) => {
+        throw fromSystemError(err, snapDir, "creating the snapshots directory");
+    });
     const stateDir = path.resolve(opts.stateDir ?? path.join(root, STATE_DIR));
     const store = await ContentStore.open(stateDir);
+    await store.cleanupIngests(); // what killed runs left
+    const intent = await beginImport(store, root, ids);
+    try {
+        const layers = await applyLayers(img, files, { root, snapDir, ids, snapshotter, store }, opts);
+        const refs: RefSpec[] = layers.map((l, i) => ({
+            id: l.ref,
+            ...(i > 0 ? { parent: layers[i - 1]!.ref } : {}),
+            snapshot: l.snapshot,
+            ...(img.layers[i]!.description ? { description: img.layers[i]!.description! } : {}),
+        }));
+        const doc: WorkspaceFile = { snapshotter, refs: [...(existing?.refs ?? []), ...refs] };
+        const reports = await commitImport(root, wsFile, doc, stateDir, img, layers, opts);
+        return {
+            source: files.path,
+            kind: img.kind,
+            image: img.name,
+            platform: formatPlatform(img.platform),
+            manifestDigest: img.manifestDigest,
+            configDigest: img.configDigest,
+            workspace: root,
+            stateDir,
+            snapshotter,
+            top: layers.length > 0 ? layers[layers.length - 1]!.ref : null,
+            layers,
+            refs: reports,
+        };
+    } finally {
+        await endImport(store, intent);
+    }
+}
+
+interface Target {
+    readonly root: string;
+    readonly snapDir: string;
+    readonly ids: readonly string[];
+    readonly snapshotter: Snapshotter;
+    readonly store: ContentStore;
+}
+
+/** Ingests and applies every layer; on failure removes every snapshot it made. */
+async function applyLayers(img: ResolvedImage, files: Awaited<ReturnType<typeof openFiles>>, t: Target, opts: ImportOptions): Promise<ImportedLayer[]> {
+    const { root, snapDir, ids, snapshotter, store } = t;
     const made: string[] = [];
     const layers: ImportedLayer[] = [];
     try {
@@ -193,48 +233,41 @@ async function importResolved(img: ResolvedImage, files: Awaited<ReturnType<type
                 traits: applied.traits,
             });
         }
-        const refs: RefSpec[] = layers.map((l, i) => ({
-            id: l.ref,
-            ...(i > 0 ? { parent: layers[i - 1]!.ref } : {}),
-            snapshot: l.snapshot,
-            ...(img.layers[i]!.description ? { description: img.layers[i]!.description! } : {}),
-        }));
-        const doc = { snapshotter, refs: [...(existing?.refs ?? []), ...refs] };
-        await writeFileAtomic(wsFile, `${JSON.stringify(doc, null, 2)}\n`);
     } catch (err) {
         for (const dir of made) await fsp.rm(dir, { recursive: true, force: true });
         throw err;
     }
-    const reports = await recordBlobs(root, stateDir, img, layers, opts);
-    return {
-        source: files.path,
-        kind: img.kind,
-        image: img.name,
-        platform: formatPlatform(img.platform),
-        manifestDigest: img.manifestDigest,
-        configDigest: img.configDigest,
-        workspace: root,
-        stateDir,
-        snapshotter,
-        top: layers.length > 0 ? layers[layers.length - 1]!.ref : null,
-        layers,
-        refs: reports,
-    };
+    return layers;
 }
 
-/** The imported blobs become the refs' blobs; chain metadata is then computed bottom-up. */
-async function recordBlobs(root: string, stateDir: string, img: ResolvedImage, layers: readonly ImportedLayer[], opts: ImportOptions): Promise<RefReport[]> {
-    const engine = await openWorkspaceEngine(root, { stateDir });
-    for (const [i, l] of layers.entries()) {
-        opts.onProgress?.({ layer: i, layers: layers.length, phase: "record", ref: l.ref });
-        const desc = img.layers[i]!.descriptor;
-        const annotations = { ...(desc?.annotations ?? {}), ...l.annotations, [LABEL_UNCOMPRESSED]: l.diffID };
-        const whiteoutTime: WhiteoutTime = l.whiteoutTime !== null ? { seconds: BigInt(l.whiteoutTime) } : WHITEOUT_EPOCH;
-        const ref = engine.workspace.get(l.ref);
-        // NOTE: for eStargz the config's diffID covers the TOC too (D'), as BuildKit records it.
-        await engine.chain.setBlob(ref, { digest: l.blob.digest, mediaType: l.blob.mediaType, size: l.blob.size, annotations, buildkitComparable: false }, l.diffID, whiteoutTime);
+/**
+ * The imported blobs become the refs' blobs, then layerscope.json names the refs (the commit),
+ * then chain metadata is computed bottom-up. NOTE: blobs are recorded before the workspace file
+ * names the refs, so a kill at any point leaves either no refs (the journal rolls the snapshots
+ * back) or refs whose blobs are the image's own; records an earlier, rolled-back import left for
+ * these ids are reset first.
+ */
+async function commitImport(root: string, wsFile: string, doc: WorkspaceFile, stateDir: string, img: ResolvedImage, layers: readonly ImportedLayer[], opts: ImportOptions): Promise<RefReport[]> {
+    let chain: Awaited<ReturnType<typeof openBlobChain>>;
+    try {
+        chain = await openBlobChain(buildWorkspace(root, wsFile, doc), stateDir);
+        for (const [i, l] of layers.entries()) {
+            opts.onProgress?.({ layer: i, layers: layers.length, phase: "record", ref: l.ref });
+            const desc = img.layers[i]!.descriptor;
+            const annotations = { ...(desc?.annotations ?? {}), ...l.annotations, [LABEL_UNCOMPRESSED]: l.diffID };
+            const whiteoutTime: WhiteoutTime = l.whiteoutTime !== null ? { seconds: BigInt(l.whiteoutTime) } : WHITEOUT_EPOCH;
+            const ref = chain.workspace.get(l.ref);
+            await chain.meta.reset(l.ref);
+            // NOTE: for eStargz the config's diffID covers the TOC too (D'), as BuildKit records it.
+            await chain.setBlob(ref, { digest: l.blob.digest, mediaType: l.blob.mediaType, size: l.blob.size, annotations, buildkitComparable: false }, l.diffID, whiteoutTime);
+        }
+        await writeFileAtomic(wsFile, `${JSON.stringify(doc, null, 2)}\n`);
+    } catch (err) {
+        for (const l of layers) await fsp.rm(path.join(root, l.snapshot), { recursive: true, force: true });
+        throw err;
     }
     if (layers.length === 0) return [];
+    const engine = new WorkspaceEngine(chain.workspace, stateDir, chain);
     await engine.computeBlobChain(layers[layers.length - 1]!.ref, { createIfNeeded: false, signal: opts.signal });
     return Promise.all(layers.map((l) => engine.report(l.ref)));
 }
