@@ -131,12 +131,17 @@ class WorkerGzipMember implements GzipMember {
                 await this.out.write(out);
             }
         });
+        // NOTE: `w` has left `waiting`, so fail() cannot reach it: it is settled here either way,
+        // or a write that failed (ENOSPC, EIO) would leave its caller waiting forever.
         this.written.then(
             () => {
                 this.queuedBytes -= w.bytes;
                 w.resolve();
             },
-            (err: unknown) => this.fail(err instanceof Error ? err : new Error(String(err))),
+            (err: unknown) => {
+                this.fail(err instanceof Error ? err : new Error(String(err)));
+                w.reject(this.error!);
+            },
         );
     }
 
