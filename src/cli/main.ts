@@ -87,11 +87,22 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 if (require.main === module) {
+    let settled = false;
+    // A command whose promise never settles (a bug: some write's callback lost) would otherwise
+    // end with exit code 0 and no output once the event loop runs dry: a silent "success".
+    process.on("exit", () => {
+        if (!settled) {
+            process.stderr.write("layerscope: internal error: the command stopped before it finished (nothing left to wait for); please report it\n");
+            process.exitCode = 70;
+        }
+    });
     main(process.argv.slice(2)).then(
         (code) => {
+            settled = true;
             process.exitCode = code;
         },
         (err: unknown) => {
+            settled = true;
             process.stderr.write(`layerscope: internal error: ${err instanceof Error ? err.stack : String(err)}\n`);
             process.exitCode = 1;
         },
