@@ -15,6 +15,8 @@ export interface ByteSink {
 /** A file descriptor the digest worker writes every byte to, in order. */
 export interface FdSink {
     readonly fd: number;
+    /** The file behind `fd`, named in errors. */
+    readonly path?: string;
 }
 
 // 4 x 4 MiB: few enough blocks that the per-block worker message is noise, enough that the

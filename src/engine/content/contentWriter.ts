@@ -75,6 +75,11 @@ export class ContentWriter implements ByteSink, FdSink {
         return this.fh.fd;
     }
 
+    /** The ingest's data file. */
+    get path(): string {
+        return this.dataPath;
+    }
+
     /** Bytes passed to write() so far. */
     get offset(): number {
         return this.written;

@@ -81,7 +81,7 @@ export async function writeDiff(opts: WriteDiffOptions): Promise<DiffResult> {
             sinks.push(isByteSink(opts.output) ? opts.output : writableSink(opts.output, "the layer tar"));
         }
     }
-    const job = DigestJob.start(fd, "the layer tar");
+    const job = DigestJob.start(fd, (opts.output && isFdSink(opts.output) && opts.output.path) || "the layer tar");
     try {
         const out = new TarStream(job.ring, job, sinks);
         const cw = new ChangeWriter(out, upper, opts.whiteoutTime ?? WHITEOUT_EPOCH, opts.names);

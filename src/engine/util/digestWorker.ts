@@ -9,7 +9,7 @@
  */
 import { Worker } from "node:worker_threads";
 import { BlockRing } from "../archive/tarStream";
-import { EngineError } from "../errors";
+import { EngineError, fromSystemError } from "../errors";
 
 const WORKER_SOURCE = `
 "use strict";
@@ -155,7 +155,8 @@ export class DigestJob {
         } else if (m.t === "digest") {
             this.finishWaiter?.resolve(m.hex);
         } else {
-            this.fail(new EngineError("Io", `${this.what}: ${m.code ? `${m.code}: ` : ""}${m.message}`));
+            // A system error keeps its code, so ENOSPC and EIO get their "what to do" message.
+            this.fail(m.code ? fromSystemError(Object.assign(new Error(m.message), { code: m.code }), this.what, "writing the layer tar") : new EngineError("Io", `${this.what}: ${m.message}`));
         }
     };
 
