@@ -284,7 +284,7 @@ export async function buildSnapshot<T>(final: string, parent: string | null, fil
             // cp -a keeps ns mtimes, owners, modes, xattrs, hard links and special files, which
             // the differ compares; our own temporary paths only, no shell. Asynchronous: a
             // parent of gigabytes must not hold the event loop (the extension host's) meanwhile.
-            await execFileAsync("cp", ["-a", "--reflink=auto", "--", `${parent}/.`, tmp], { maxBuffer: 1 << 20 });
+            await copyParent(parent, tmp, final);
         } else {
             await fsp.mkdir(tmp, { mode: 0o755 });
             await fsp.chmod(tmp, 0o755);
@@ -327,6 +327,19 @@ async function checkBlobKind(blobPath: string, compression: CompressionType, lay
         throw new EngineError("Corrupt", `${where}: the eStargz TOC has digest ${toc.digest}, the toc.digest annotation says ${want}`, { path: where, reason: "toc-digest-mismatch" });
     }
     return toc.digest;
+}
+
+/** `cp -a` of the parent snapshot; a failure says what and where, ENOSPC and EIO as such. */
+async function copyParent(parent: string, tmp: string, final: string): Promise<void> {
+    try {
+        await execFileAsync("cp", ["-a", "--reflink=auto", "--", `${parent}/.`, tmp], { maxBuffer: 1 << 20 });
+    } catch (err) {
+        const stderr = String((err as { stderr?: unknown }).stderr ?? "").trim();
+        const code = /No space left on device/.test(stderr) ? "ENOSPC" : /Input\/output error/.test(stderr) ? "EIO" : /Read-only file system/.test(stderr) ? "EROFS" : undefined;
+        const action = `copying the parent snapshot ${parent} (cp -a: ${stderr.split("\n")[0]})`;
+        if (code) throw fromSystemError(Object.assign(new Error(stderr), { code }), final, action);
+        throw new EngineError("Io", `${final}: failed ${action}`, { path: final }, { cause: err });
+    }
 }
 
 function checkDiffID(r: ApplyResult, layer: ImageLayer, where: string): void {
