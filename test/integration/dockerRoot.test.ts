@@ -15,7 +15,7 @@ import { after, before, describe, it } from "node:test";
 import { detectSource } from "../../src/engine";
 import { SourceModel } from "../../src/extension/model/sourceModel";
 import { FakeHost } from "../helpers/modelHost";
-import { treeFingerprint } from "../helpers/treeFingerprint";
+import { ReadOnlyGuard } from "../helpers/readOnlyGuard";
 
 const repo = join(__dirname, "..", "..", "..");
 const cli = join(repo, "dist", "cli.js");
@@ -36,10 +36,12 @@ const skip =
 let work = "";
 let root = "";
 let images: Array<{ name: string; id: string; layers: string[] }> = [];
-let fingerprint = "";
+/** Checks the root after every command run(). */
+let guard: ReadOnlyGuard | undefined;
 
 function run(args: string[]): { code: number; stdout: string; stderr: string } {
     const r = spawnSync(process.execPath, [cli, ...args, "--state", join(work, "state")], { encoding: "utf8" });
+    guard?.check(`layerscope ${args.join(" ")}`);
     return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -60,7 +62,7 @@ describe("Docker data-root with BuildKit, read in place", { skip: skip || undefi
                 const [name, id, layers] = l.split(" ");
                 return { name: name!, id: id!, layers: layers!.split(",").filter(Boolean) };
             });
-        fingerprint = treeFingerprint(root);
+        guard = new ReadOnlyGuard([root]);
     });
     after(() => {
         if (work) rmSync(work, { recursive: true, force: true });
@@ -153,7 +155,24 @@ describe("Docker data-root with BuildKit, read in place", { skip: skip || undefi
         }
     });
 
+    it("compute, convert, verify, refs and gc with the state outside change nothing in the root", () => {
+        const refs = JSON.parse(run(["refs", root, "--json"]).stdout) as { refs: Array<{ id: string; kind: string; layers: string[] }> };
+        const top = refs.refs.filter((r) => r.layers.length > 0).sort((a, b) => b.layers.length - a.layers.length)[0];
+        assert.ok(top, "the root has a ref with layers");
+        for (const args of [
+            ["compute", root, "--ref", top.id, "--json"],
+            ["convert", root, "--ref", top.id, "--compression", "zstd", "--json"],
+            ["verify", root, "--json"],
+            ["refs", root, "--json"],
+            ["gc", root, "--json"],
+        ]) {
+            const r = run(args);
+            assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+        }
+    });
+
     it("leaves every byte, mode, mtime and xattr of the data-root as it was", () => {
-        assert.equal(treeFingerprint(root), fingerprint);
+        guard!.check("every command above and the engine calls between them");
+        assert.ok(guard!.checked >= 5, `the root was checked after each of ${guard!.checked} commands`);
     });
 });
