@@ -177,11 +177,18 @@ export class BlobChainEngine {
         }
     }
 
-    /** The ingest writer for a ref; waits while another process holds it, null if it then finds a blob. */
+    /** The ingest writer for a ref; waits while another process holds it; null when the blob exists. */
     private async openWriter(ref: Ref, signal?: AbortSignal): Promise<ContentWriter | null> {
         for (let delay = 50; ; delay = Math.min(delay * 2, 2000)) {
             try {
-                return await this.store.writer(ref.id);
+                const writer = await this.store.writer(ref.id);
+                // NOTE: the records were read when the engine opened; another process may have
+                // made this blob since. Holding the ref's ingest, a fresh look decides.
+                if ((await this.meta.refresh(ref.id)).blob) {
+                    await writer.abort();
+                    return null;
+                }
+                return writer;
             } catch (err) {
                 if (!isEngineError(err, LOCKED_CODE)) throw err;
             }
