@@ -126,6 +126,7 @@ describe(`${N} concurrent compute/convert requests`, () => {
         // (the ingest lock makes the second process wait and reuse it, so usually once).
         for (const c of [a, b]) for (const n of [...Object.values(c.diff), ...Object.values(c.convert)]) assert.equal(n, 1);
         const made = (k: "diff" | "convert"): number => Object.values(a[k]).length + Object.values(b[k]).length;
+        for (const layer of Object.keys(union.diff)) assert.ok((a.diff[layer] ?? 0) + (b.diff[layer] ?? 0) <= 2, `${layer} made at most once per process`);
         const seqOther = join(work, "sequential-other");
         for (const r of [...requests, ...other]) await runLoad(kit.dir, seqOther, [r]);
         await assertSound(kit.dir, state, await snapshotOf(kit.dir, seqOther));
