@@ -1,7 +1,7 @@
 /**
  * The read-only guarantee over workspaces: every command that reads snapshot directories (refs,
- * compute, convert, verify, export, gc, chain, diff) and every command that reads an image or a
- * tar (import, verify-image, compress) leaves its inputs exactly as they were — contents, modes,
+ * compute, convert, verify, export, gc, chain, diff, ls, size) and every command that reads an
+ * image or a tar (import, verify-image, ls, size, compress) leaves its inputs exactly as they were — contents, modes,
  * owners, mtimes, ctimes, xattrs (readOnlyGuard.ts), checked after each command. A random
  * workspace (randomWorkspace.ts: symlinks, hard links, devices, fifos, xattrs, whiteouts and
  * opaque directories in overlayfs upperdirs, Merge and Diff refs), native and overlayfs. With
@@ -95,6 +95,9 @@ describe("read-only commands leave snapshot dirs, images and tars as they were",
                 run(inputs, ["convert", ws, "--ref", top, "--compression", "gzip", "--json"]);
                 run(inputs, ["verify", ws, "--json"]);
                 run(inputs, ["gc", ws, "--json"]);
+                run(inputs, ["ls", ws, "--ref", top, "--merged", "--recursive", "--json"]);
+                run(inputs, ["ls", ws, "--ref", top, "--recursive", "--source", "snapshot", "--json"]);
+                run(inputs, ["size", ws, "--json"]);
 
                 commands += whole.checked + inputs.checked;
             });
@@ -113,6 +116,8 @@ describe("read-only commands leave snapshot dirs, images and tars as they were",
         const sources = new ReadOnlyGuard([oci, tar]);
         run(sources, ["import", oci, join(work, "imported"), "--json"]);
         run(sources, ["verify-image", oci, "--json"]);
+        run(sources, ["ls", oci, "--recursive", "--json"]);
+        run(sources, ["size", oci, "--json"]);
         run(sources, ["compress", tar, "--compression", "estargz", "--out", `${tar}.gz`, "--json"]);
         commands += sources.checked;
     });
