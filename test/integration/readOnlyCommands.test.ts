@@ -96,7 +96,7 @@ describe("read-only commands leave snapshot dirs, images and tars as they were",
                 run(inputs, ["verify", ws, "--json"]);
                 run(inputs, ["gc", ws, "--json"]);
                 run(inputs, ["ls", ws, "--ref", top, "--merged", "--recursive", "--json"]);
-                run(inputs, ["ls", ws, "--ref", top, "--recursive", "--source", "snapshot", "--json"]);
+                run(inputs, ["ls", ws, "--ref", top, "--merged", "--recursive", "--source", "snapshot", "--json"]);
                 run(inputs, ["size", ws, "--json"]);
 
                 commands += whole.checked + inputs.checked;
