@@ -7,6 +7,7 @@ import { COMPRESSIONS, REF_KINDS, type CompressionView, type RefNodeView } from 
 import { button, componentsReady, registerComponents, setDisabled } from "./components";
 import { layoutGraph } from "./graphLayout";
 import { renderDetails } from "./render/details";
+import { renderSizes } from "./render/sizes";
 import { GraphView, progressText } from "./render/graphView";
 import { h } from "./render/svg";
 import { initialState, isBusy, persisted, reduce, type Action, type GraphState } from "./state";
@@ -37,6 +38,7 @@ const graphRoot = h("section", { id: "graph", "data-node-count": "0", tabindex: 
 const message = h("div", { id: "message", class: "message", role: "status" });
 graphRoot.append(message);
 const details = h("div", { id: "details", "aria-live": "polite" });
+const sizes = h("div", { id: "sizes", "aria-live": "polite" });
 
 const compression = h("select", { id: "compression", "aria-label": "Compression" });
 for (const c of COMPRESSIONS) compression.append(h("option", { value: c }, c));
@@ -55,7 +57,7 @@ const controls = h(
     h("div", { class: "row buttons" }, compute, convert),
     opStatus,
 );
-const side = h("aside", { id: "side" }, details, controls);
+const side = h("aside", { id: "side" }, details, sizes, controls);
 const app = document.getElementById("app")!;
 app.append(toolbar, h("main", {}, graphRoot, side));
 
@@ -73,6 +75,8 @@ let renderedTopology = -1;
 let renderedNodes: ReadonlyMap<string, RefNodeView> = new Map();
 let renderedDetails: unknown = undefined;
 let renderedSelected = "";
+let renderedSizes: unknown = undefined;
+let renderedSizesFor = "";
 let saveTimer: ReturnType<typeof setTimeout> | undefined;
 let matchCursor = -1;
 
@@ -116,6 +120,16 @@ function render(): void {
             select: (ref) => focusRef(ref),
             copy: (text) => post({ type: "copy", text }),
             contents: (action, ref) => post({ type: "contents", action, ref }),
+        });
+    }
+    if (state.sizes !== renderedSizes || state.selected !== renderedSizesFor) {
+        renderedSizes = state.sizes;
+        renderedSizesFor = state.selected;
+        renderSizes(sizes, state.sizes, state.selected, {
+            request: (ref) => {
+                dispatch({ type: "ui/sizes", ref });
+                post({ type: "sizes", ref });
+            },
         });
     }
     renderControls();

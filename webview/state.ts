@@ -4,7 +4,16 @@
  * DOM. Tested in Node.
  */
 import type { HostToWebview, OperationCommand, PersistedState } from "../src/protocol/messages";
-import type { CompressionView, GraphView, ProgressView, RefDetailsView, RefNodeView } from "../src/protocol/viewModel";
+import type { CompressionView, GraphView, ProgressView, RefDetailsView, RefNodeView, SizesView } from "../src/protocol/viewModel";
+
+/** The sizes of one ref's layer chain, asked for by the details panel's button. */
+export interface SizesState {
+    /** "" when none was asked for. */
+    readonly ref: string;
+    readonly status: "idle" | "loading" | "ready" | "failed";
+    readonly view: SizesView | null;
+    readonly error: string;
+}
 
 export interface Busy {
     readonly operation: string;
@@ -52,6 +61,7 @@ export interface GraphState {
     readonly force: boolean;
     /** A ref the host asked to centre; the renderer clears it once done. */
     readonly focus: string;
+    readonly sizes: SizesState;
 }
 
 export type UiAction =
@@ -61,7 +71,9 @@ export type UiAction =
     | { readonly type: "ui/view"; readonly panX: number; readonly panY: number; readonly zoom: number }
     | { readonly type: "ui/controls"; readonly compression: CompressionView; readonly level: number; readonly force: boolean }
     | { readonly type: "ui/run"; readonly command: OperationCommand }
-    | { readonly type: "ui/focused" };
+    | { readonly type: "ui/focused" }
+    /** The sizes of the selected ref were asked for. */
+    | { readonly type: "ui/sizes"; readonly ref: string };
 
 export type Action = HostToWebview | UiAction;
 
@@ -94,8 +106,11 @@ export function initialState(): GraphState {
         level: -1,
         force: false,
         focus: "",
+        sizes: NO_SIZES,
     };
 }
+
+const NO_SIZES: SizesState = { ref: "", status: "idle", view: null, error: "" };
 
 export function persisted(s: GraphState): PersistedState {
     return {
@@ -220,8 +235,17 @@ export function reduce(s: GraphState, a: Action): GraphState {
     switch (a.type) {
         case "graph":
             return withGraph(s, a.graph);
-        case "nodes":
-            return a.source === s.source ? withNodes(s, a.nodes) : s;
+        case "nodes": {
+            if (a.source !== s.source) return s;
+            const next = withNodes(s, a.nodes);
+            // A compute gave a layer of the shown chain a blob: its figures (blob sizes) are stale.
+            const stale = s.sizes.view?.layers.some((l) => a.nodes.some((n) => n.id === l.ref)) ?? false;
+            return stale ? { ...next, sizes: { ...s.sizes, status: "idle", view: null } } : next;
+        }
+        case "sizes":
+            return a.source === s.source && a.sizes.ref === s.sizes.ref ? { ...s, sizes: { ref: a.sizes.ref, status: "ready", view: a.sizes, error: "" } } : s;
+        case "sizesFailed":
+            return a.source === s.source && a.ref === s.sizes.ref ? { ...s, sizes: { ref: a.ref, status: "failed", view: null, error: a.message } } : s;
         case "details":
             return a.source === s.source && a.details.id === s.selected ? { ...s, details: a.details } : s;
         case "progress":
@@ -272,6 +296,8 @@ export function reduce(s: GraphState, a: Action): GraphState {
         }
         case "ui/focused":
             return { ...s, focus: "" };
+        case "ui/sizes":
+            return s.nodes.has(a.ref) ? { ...s, sizes: { ref: a.ref, status: "loading", view: null, error: "" } } : s;
     }
 }
 

@@ -19,6 +19,12 @@ import {
     type RefNodeView,
     type VariantView,
     type VerificationView,
+    type ChangeCountView,
+    type ChangeSizesView,
+    type DirSizesView,
+    type LayerSizesView,
+    type SizesView,
+    type InefficiencyView,
 } from "./viewModel";
 
 type Check<T> = (x: unknown) => x is T;
@@ -138,6 +144,40 @@ const isProgress = shape<ProgressView>({
     elapsedMs: num,
 });
 
+/** A count or byte size: a whole number ≥ 0; `orUnknown` also takes -1. */
+const size = (x: unknown): x is number => int(x) && x >= 0;
+const sizeOrUnknown = (x: unknown): x is number => int(x) && x >= -1;
+
+const isCount = shape<ChangeCountView>({ count: size, bytes: size });
+const isChanges = shape<ChangeSizesView>({ added: isCount, modified: isCount, deleted: isCount });
+const isDirSizes = shape<DirSizesView>({ path: str, changes: isChanges });
+const isLayerSizes = shape<LayerSizesView>({
+    ref: str,
+    index: size,
+    blobBytes: sizeOrUnknown,
+    compression: str,
+    tarBytes: sizeOrUnknown,
+    changes: isChanges,
+    shadowed: isCount,
+    dirs: arrayOf(isDirSizes),
+    dirCount: size,
+});
+const isInefficiency = shape<InefficiencyView>({ path: str, layers: arrayOf(size), cumulativeBytes: size });
+
+export const isSizesView = shape<SizesView>({
+    ref: str,
+    layers: arrayOf(isLayerSizes),
+    compressedBytes: sizeOrUnknown,
+    contentBytes: size,
+    shadowed: isCount,
+    efficiency: (x): x is number => num(x) && x >= 0 && x <= 1,
+    wastedBytes: size,
+    userBytes: size,
+    inefficiencies: arrayOf(isInefficiency),
+    inefficiencyCount: size,
+    origin: oneOf(["blob", "snapshot"] as const),
+});
+
 export const isPersistedState = shape<PersistedState>({
     source: str,
     selected: str,
@@ -182,6 +222,7 @@ export const isWebviewToHost: Check<WebviewToHost> = union<WebviewToHost>({
         action: oneOf(CONTENTS_ACTIONS),
         ref: (x): x is string => str(x) && x.length > 0 && x.length <= 4096,
     }),
+    sizes: shape<Omit<Variant<WebviewToHost, "sizes">, "type">>({ ref: (x): x is string => str(x) && x.length > 0 && x.length <= 4096 }),
 });
 
 export const isHostToWebview: Check<HostToWebview> = union<HostToWebview>({
@@ -192,4 +233,6 @@ export const isHostToWebview: Check<HostToWebview> = union<HostToWebview>({
     focus: shape<Omit<Variant<HostToWebview, "focus">, "type">>({ ref: str }),
     reply: shape<Omit<Variant<HostToWebview, "reply">, "type">>({ id: int, ok: bool, error: str }),
     failure: shape<Omit<Variant<HostToWebview, "failure">, "type">>({ message: str }),
+    sizes: shape<Omit<Variant<HostToWebview, "sizes">, "type">>({ source: str, sizes: isSizesView }),
+    sizesFailed: shape<Omit<Variant<HostToWebview, "sizesFailed">, "type">>({ source: str, ref: str, message: str }),
 });

@@ -6,6 +6,7 @@
  * sent to a webview whose script has not loaded yet is lost.
  */
 import type {
+    SizesView,
     CompressionView,
     GraphView,
     ProgressView,
@@ -55,7 +56,9 @@ export type WebviewToHost =
     /** Reveal the ref in the Refs tree / copy a value: small conveniences run by the host. */
     | { readonly type: "copy"; readonly text: string }
     /** Browse the ref's layer files or merged view, or open its layer's changes (no reply: the host shows them). */
-    | { readonly type: "contents"; readonly action: ContentsAction; readonly ref: string };
+    | { readonly type: "contents"; readonly action: ContentsAction; readonly ref: string }
+    /** The sizes of the ref's layer chain; answered by "sizes" or "sizesFailed". */
+    | { readonly type: "sizes"; readonly ref: string };
 
 export type HostToWebview =
     /** The whole graph (first load, or a change to the whole source). */
@@ -68,4 +71,6 @@ export type HostToWebview =
     | { readonly type: "focus"; readonly ref: string }
     | { readonly type: "reply"; readonly id: number; readonly ok: boolean; readonly error: string }
     /** The source could not be read; the webview shows the message instead of a graph. */
-    | { readonly type: "failure"; readonly message: string };
+    | { readonly type: "failure"; readonly message: string }
+    | { readonly type: "sizes"; readonly source: string; readonly sizes: SizesView }
+    | { readonly type: "sizesFailed"; readonly source: string; readonly ref: string; readonly message: string };

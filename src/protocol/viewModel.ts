@@ -153,3 +153,78 @@ export interface ProgressView {
     readonly error: string;
     readonly elapsedMs: number;
 }
+
+/** How many entries, and their bytes of content (uncompressed). */
+export interface ChangeCountView {
+    readonly count: number;
+    readonly bytes: number;
+}
+
+/** A layer's (or a folder's) added, modified and deleted entries. */
+export interface ChangeSizesView {
+    readonly added: ChangeCountView;
+    readonly modified: ChangeCountView;
+    /** What the layer's whiteouts delete from the view below it (a folder: all it held). */
+    readonly deleted: ChangeCountView;
+}
+
+/** A folder of a layer, with the changes below it. */
+export interface DirSizesView {
+    /** "/a/b", encodeLayerPath's form. */
+    readonly path: string;
+    readonly changes: ChangeSizesView;
+}
+
+/** One layer of a ref's chain. */
+export interface LayerSizesView {
+    readonly ref: string;
+    /** Position in the chain, 0 = bottom. */
+    readonly index: number;
+    /** The blob's size in the store (compressed); -1 when the layer was read from its snapshot. */
+    readonly blobBytes: number;
+    /** The blob's compression ("" when read from the snapshot). */
+    readonly compression: string;
+    /** The layer tar's size (uncompressed); -1 when unknown. */
+    readonly tarBytes: number;
+    readonly changes: ChangeSizesView;
+    /** What this layer adds or modifies that a later layer of the chain overwrites or deletes. */
+    readonly shadowed: ChangeCountView;
+    /** The folders with the most changed bytes, largest first (the first few). */
+    readonly dirs: readonly DirSizesView[];
+    /** How many folders the layer touches in all. */
+    readonly dirCount: number;
+}
+
+/** A path more than one layer of the chain holds (dive's "inefficient files"). */
+export interface InefficiencyView {
+    readonly path: string;
+    /** The chain positions (0 = bottom) of the layers that hold it. */
+    readonly layers: readonly number[];
+    /** Bytes of every copy (uncompressed), as dive sums them. */
+    readonly cumulativeBytes: number;
+}
+
+/** Sizes of a ref's layer chain: the figures `layerscope size --json` reports. */
+export interface SizesView {
+    readonly ref: string;
+    /** Bottom first. */
+    readonly layers: readonly LayerSizesView[];
+    /** Σ blob bytes (compressed); -1 unless every layer was read from a blob. */
+    readonly compressedBytes: number;
+    /** Σ file content the layers carry, added + modified (uncompressed). */
+    readonly contentBytes: number;
+    /** Σ of the layers' shadowed figures. */
+    readonly shadowed: ChangeCountView;
+    /** dive's efficiency score in [0, 1]: Σ per-path minimum / Σ per-path total. */
+    readonly efficiency: number;
+    /** dive's wasted bytes: every copy of every path two or more layers hold (uncompressed). */
+    readonly wastedBytes: number;
+    /** Content of every layer but the first (uncompressed): dive's "user" bytes. */
+    readonly userBytes: number;
+    /** Largest first (the first few). */
+    readonly inefficiencies: readonly InefficiencyView[];
+    /** How many paths two or more layers hold, in all. */
+    readonly inefficiencyCount: number;
+    /** Where the figures were read: the blobs, or the snapshot folders. */
+    readonly origin: "blob" | "snapshot";
+}

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import Module from "node:module";
 import { after, before, describe, it } from "node:test";
-import { openWorkspaceEngine, type RefReport, type WorkspaceEngine } from "../../src/engine";
+import { computeLayerSizes, openWorkspaceEngine, type RefReport, type WorkspaceEngine } from "../../src/engine";
 import { isHostToWebview } from "../../src/protocol/guards";
 import type { HostToWebview } from "../../src/protocol/messages";
 import { VerificationStore } from "../../src/extension/model/verifications";
@@ -127,6 +127,7 @@ describe("graph panel (host side)", () => {
             },
             timing: () => 7,
             verification: (s: string, r: { id: string; chainID: string | null }) => verifications.lookup(s, r),
+            sizes: (_s: string, id: string, signal?: AbortSignal) => computeLayerSizes(engine, id, signal ? { signal } : {}),
         };
         const context = { extensionUri: { path: "/ext" } };
         const log = { appendLine: (l: string) => logLines.push(l) };
@@ -196,6 +197,25 @@ describe("graph panel (host side)", () => {
         panel.received.fire({ type: "contents", action: "workbench.action.terminal.new", ref: "config" });
         await tick();
         assert.equal(executed.length, n, "an unknown action runs nothing");
+    });
+
+    it("answers a sizes request with the engine's figures, and a failure with its message", async () => {
+        const panel = panels[0]!;
+        panel.received.fire({ type: "sizes", ref: "config" });
+        await until(() => panel.posted.some((m) => m.type === "sizes"));
+        const m = panel.posted.find((x) => x.type === "sizes")!;
+        assert.ok(m.type === "sizes");
+        const report = await computeLayerSizes(engine, "config");
+        assert.deepEqual(m.sizes.layers.map((l) => [l.ref, l.index, l.changes.added.bytes, l.changes.modified.bytes, l.changes.deleted.count, l.blobBytes]),
+            report.layers.map((l) => [l.refId, l.index, l.added.bytes, l.modified.bytes, l.deleted.count, l.blob!.compressedBytes]));
+        assert.equal(m.sizes.origin, "blob");
+        assert.equal(m.sizes.efficiency, report.dive.efficiency);
+        assert.equal(m.sizes.wastedBytes, report.dive.wastedBytes);
+        assert.equal(m.sizes.compressedBytes, report.compressedBytes);
+        panel.received.fire({ type: "sizes", ref: "nope" });
+        await until(() => panel.posted.some((x) => x.type === "sizesFailed"));
+        const f = panel.posted.find((x) => x.type === "sizesFailed")!;
+        assert.ok(f.type === "sizesFailed" && f.ref === "nope" && /nope/.test(f.message));
     });
 
     it("forwards live progress of its own source and refreshes only the changed refs", async () => {

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { isHostToWebview, isPersistedState, isWebviewToHost } from "../../src/protocol/guards";
 import type { HostToWebview, PersistedState, WebviewToHost } from "../../src/protocol/messages";
-import type { RefDetailsView, RefNodeView } from "../../src/protocol/viewModel";
+import type { RefDetailsView, RefNodeView, SizesView } from "../../src/protocol/viewModel";
 
 const D = `sha256:${"a".repeat(64)}`;
 
@@ -60,6 +60,21 @@ const details: RefDetailsView = {
     },
 };
 
+const counts = { added: { count: 2, bytes: 30 }, modified: { count: 1, bytes: 3 }, deleted: { count: 1, bytes: 0 } };
+const sizes: SizesView = {
+    ref: "app",
+    layers: [{ ref: "app", index: 1, blobBytes: 120, compression: "gzip", tarBytes: 4096, changes: counts, shadowed: { count: 1, bytes: 3 }, dirs: [{ path: "/app", changes: counts }], dirCount: 1 }],
+    compressedBytes: -1,
+    contentBytes: 33,
+    shadowed: { count: 1, bytes: 3 },
+    efficiency: 0.925,
+    wastedBytes: 6,
+    userBytes: 33,
+    inefficiencies: [{ path: "/app/server.js", layers: [0, 1], cumulativeBytes: 6 }],
+    inefficiencyCount: 1,
+    origin: "blob",
+};
+
 const hostMessages: HostToWebview[] = [
     { type: "graph", graph: { source: "/ws", label: "ws", nodes: [node] } },
     { type: "nodes", source: "/ws", nodes: [node] },
@@ -68,6 +83,8 @@ const hostMessages: HostToWebview[] = [
     { type: "focus", ref: "app" },
     { type: "reply", id: 3, ok: false, error: "boom" },
     { type: "failure", message: "cannot read" },
+    { type: "sizes", source: "/ws", sizes },
+    { type: "sizesFailed", source: "/ws", ref: "app", message: "no such ref" },
 ];
 
 const webviewMessages: WebviewToHost[] = [
@@ -76,6 +93,7 @@ const webviewMessages: WebviewToHost[] = [
     { type: "run", id: 1, command: "convert", ref: "app", compression: "zstd", level: 3, force: true },
     { type: "copy", text: D },
     { type: "contents", action: "browseLayer", ref: "app" },
+    { type: "sizes", ref: "app" },
 ];
 
 const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
@@ -150,6 +168,12 @@ describe("protocol guards", () => {
         assert.ok(!isWebviewToHost({ type: "copy", text: "x".repeat(5000) }));
         assert.ok(!isWebviewToHost({ type: "contents", action: "deleteLayer", ref: "app" }));
         assert.ok(!isWebviewToHost({ type: "contents", action: "browseMerged", ref: "" }));
+        assert.ok(!isHostToWebview({ type: "sizes", source: "/ws", sizes: { ...sizes, efficiency: 1.5 } }));
+        assert.ok(!isHostToWebview({ type: "sizes", source: "/ws", sizes: { ...sizes, wastedBytes: -1 } }));
+        assert.ok(!isHostToWebview({ type: "sizes", source: "/ws", sizes: { ...sizes, compressedBytes: -2 } }));
+        assert.ok(!isHostToWebview({ type: "sizes", source: "/ws", sizes: { ...sizes, inefficiencies: [{ ...sizes.inefficiencies[0], layers: [-1] }] } }));
+        assert.ok(!isHostToWebview({ type: "sizes", source: "/ws", sizes: { ...sizes, origin: "disk" } }));
+        assert.ok(!isHostToWebview({ type: "sizes", source: "/ws", sizes: { ...sizes, layers: [{ ...sizes.layers[0], blobBytes: -2 }] } }));
         assert.ok(!isHostToWebview({ type: "graph", graph: { source: "/ws", label: "ws", nodes: [{ ...node, kind: "Snapshot" }] } }));
         assert.ok(!isHostToWebview({ type: "graph", graph: { source: "/ws", label: "ws", nodes: [{ ...node, parents: [{ ref: "b", role: "child", index: 0 }] }] } }));
         assert.ok(!isHostToWebview({ type: "details", source: "/ws", details: { ...details, variants: [{ ...details.variants[0], comparable: "yes" }] } }));

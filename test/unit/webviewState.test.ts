@@ -154,4 +154,28 @@ describe("webview state", () => {
         // A restored selection that no longer exists is dropped when the graph arrives.
         assert.equal(run({ type: "ui/restore", state: { ...saved, selected: "gone" } }, { type: "graph", graph }).selected, "");
     });
+
+    it("sizes: asked for the selected ref, answered for that ref only, stale after its layers change", () => {
+        const empty = { count: 0, bytes: 0 };
+        const changes = { added: { count: 1, bytes: 5 }, modified: empty, deleted: empty };
+        const view = {
+            ref: "app", compressedBytes: -1, contentBytes: 5, shadowed: empty, efficiency: 1, wastedBytes: 0, userBytes: 0, inefficiencies: [], inefficiencyCount: 0, origin: "snapshot" as const,
+            layers: [{ ref: "base", index: 0, blobBytes: -1, compression: "", tarBytes: -1, changes, shadowed: empty, dirs: [], dirCount: 0 }],
+        };
+        let s = run({ type: "graph", graph }, { type: "ui/select", ref: "app" });
+        assert.equal(s.sizes.status, "idle");
+        assert.equal(reduce(s, { type: "ui/sizes", ref: "nope" }), s, "unknown refs are ignored");
+        s = reduce(s, { type: "ui/sizes", ref: "app" });
+        assert.deepEqual([s.sizes.ref, s.sizes.status], ["app", "loading"]);
+        assert.equal(reduce(s, { type: "sizes", source: "/elsewhere", sizes: view }), s, "another source's answer");
+        assert.equal(reduce(s, { type: "sizes", source: "/ws", sizes: { ...view, ref: "config" } }), s, "an answer for another ref");
+        const ready = reduce(s, { type: "sizes", source: "/ws", sizes: view });
+        assert.deepEqual([ready.sizes.status, ready.sizes.view], ["ready", view]);
+        const failed = reduce(s, { type: "sizesFailed", source: "/ws", ref: "app", message: "boom" });
+        assert.deepEqual([failed.sizes.status, failed.sizes.error], ["failed", "boom"]);
+        const computed = reduce(ready, { type: "nodes", source: "/ws", nodes: [{ ...graph.nodes[0]!, blob: hex("d") }] });
+        assert.deepEqual([computed.sizes.status, computed.sizes.view], ["idle", null], "base got a blob: read again");
+        const unrelated = reduce(ready, { type: "nodes", source: "/ws", nodes: [{ ...graph.nodes[2]!, blob: hex("d") }] });
+        assert.equal(unrelated.sizes.status, "ready");
+    });
 });

@@ -9,6 +9,7 @@ import type { ContentsAction, HostToWebview, WebviewToHost } from "../../protoco
 import { isWebviewToHost } from "../../protocol/guards";
 import type { LayerscopeModel, OperationEvent, RefTarget } from "../model/hostApi";
 import { graphHtml, webviewOptions } from "./graphHtml";
+import { toSizesView } from "./sizesViewModel";
 import { parentsOf, toDetailsView, toGraphView, toNodeView, type VerificationOf } from "./toViewModel";
 
 const COMMANDS = { compute: "layerscope.computeBlobChain", convert: "layerscope.convertCompression" } as const;
@@ -28,6 +29,8 @@ export class GraphPanel implements vscode.Disposable {
     /** The last load failed (e.g. a revived panel whose source the model has not opened yet). */
     private failed = false;
     private disposed = false;
+    /** The sizes being read (one at a time: a new request or closing the panel cancels it). */
+    private sizesRead: AbortController | undefined;
 
     constructor(
         readonly panel: vscode.WebviewPanel,
@@ -109,6 +112,9 @@ export class GraphPanel implements vscode.Disposable {
                 // The command reports its own errors to the user; the rejection only reaches the log here.
                 await vscode.commands.executeCommand(CONTENTS_COMMANDS[message.action], { source: this.source, ref: message.ref });
                 return;
+            case "sizes":
+                await this.sendSizes(message.ref);
+                return;
         }
     }
 
@@ -174,6 +180,20 @@ export class GraphPanel implements vscode.Disposable {
         if (this.selected === ref) this.post({ type: "details", source: this.source, details });
     }
 
+    private async sendSizes(ref: string): Promise<void> {
+        this.sizesRead?.abort();
+        const abort = (this.sizesRead = new AbortController());
+        try {
+            const report = await this.model.sizes(this.source, ref, abort.signal);
+            if (!abort.signal.aborted) this.post({ type: "sizes", source: this.source, sizes: toSizesView(report) });
+        } catch (err) {
+            if (!abort.signal.aborted) this.post({ type: "sizesFailed", source: this.source, ref, message: errorMessage(err) });
+            throw err;
+        } finally {
+            if (this.sizesRead === abort) this.sizesRead = undefined;
+        }
+    }
+
     private async run(message: Extract<WebviewToHost, { type: "run" }>): Promise<void> {
         const target: RefTarget = {
             source: this.source,
@@ -219,6 +239,7 @@ export class GraphPanel implements vscode.Disposable {
     dispose(): void {
         if (this.disposed) return;
         this.disposed = true;
+        this.sizesRead?.abort();
         this.disposables.splice(0).forEach((d) => d.dispose());
         this.panel.dispose();
     }

@@ -6,7 +6,7 @@
  * events and run commands. A view never opens an engine of its own.
  */
 import type * as vscode from "vscode";
-import type { CompressionType, GzipImpl, RefReport } from "../../engine";
+import type { CompressionType, GzipImpl, RefReport, SizeReport } from "../../engine";
 import type { VerificationRecord } from "./verifications";
 
 /** How a source was found: a layerscope.json workspace, a containerd root, a buildkitd root, a Docker data-root. */
@@ -69,4 +69,6 @@ export interface LayerscopeModel {
     timing(source: string, digest: string): number | undefined;
     /** The latest verification of a ref (Verify, a root's image check, Verify Image by chainID). */
     verification(source: string, ref: { readonly id: string; readonly chainID: string | null }): VerificationRecord | undefined;
+    /** The sizes of the ref's layer chain (reads every layer: blobs when all have one, else the snapshots). */
+    sizes(source: string, ref: string, signal?: AbortSignal): Promise<SizeReport>;
 }

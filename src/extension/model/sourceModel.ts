@@ -11,6 +11,7 @@ import { realpathSync } from "node:fs";
 import * as path from "node:path";
 import {
     type CompressionConfig,
+    computeLayerSizes,
     detectSource,
     EngineError,
     type GcReport,
@@ -22,6 +23,7 @@ import {
     type RefReport,
     type RefSummary,
     RootEngine,
+    type SizeReport,
     type SnapshotInfo,
     type SourceKind,
     type VerifyReport,
@@ -242,6 +244,10 @@ export class SourceModel implements LayerscopeModel {
         };
         await Promise.all(Array.from({ length: Math.min(REPORT_CONCURRENCY, ids.length) }, worker));
         return out;
+    }
+
+    sizes(source: string, ref: string, signal?: AbortSignal): Promise<SizeReport> {
+        return computeLayerSizes(this.engineOf(source), ref, signal ? { signal } : {});
     }
 
     timing(_source: string, digest: string): number | undefined {
