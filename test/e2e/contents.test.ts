@@ -10,7 +10,8 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import type { Locator, Page } from "playwright-core";
+import type { Frame, Locator, Page } from "playwright-core";
+import { computeLayerSizes, openWorkspaceEngine } from "../../src/engine";
 import {
     clearNotifications, cliPath, escapeRegExp, findWebviewFrame, installVsix, keepLog, LAYERSCOPE_CONTAINER, launchBrowser, makeSandbox, materializeSample,
     openWorkbench, packageExtension, pickQuickItem, removeSandbox, runCommand, screenshot, startServer, viewPane, type Browser, type Sandbox, type Server,
@@ -199,6 +200,29 @@ describe("layer contents in VS Code: browse, open, diff, save", () => {
         assert.equal((await editorText()).trim(), snapshot("app", "etc/hostname").trim());
         await clearNotifications(page);
         await screenshot(page, "contents-merged-view");
+    });
+
+    it("the graph's sizes of config's chain: the engine's figures, largest layer first", async () => {
+        // The graph's tab is behind the file opened last: bring it back.
+        await runCommand(page, "Layerscope: Open Ref Graph");
+        const graph: Frame = await findWebviewFrame(page, 'body[data-ready="true"] #graph[data-node-count]');
+        await graph.locator('[data-ref-id="config"]').first().click({ position: { x: 12, y: 12 } });
+        await graph.locator("#sizes-read").click();
+        const rows = graph.locator("#sizes-layers tr[data-layer]");
+        await rows.first().waitFor({ timeout: 60_000 });
+        const engine = await openWorkspaceEngine(workspace);
+        const report = await computeLayerSizes(engine, "config");
+        const bytes = (l: (typeof report.layers)[number]) => l.added.bytes + l.modified.bytes;
+        const expected = [...report.layers].sort((a, b) => bytes(b) - bytes(a) || a.index - b.index).map((l) => l.refId);
+        assert.deepEqual(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-layer"))), expected);
+        assert.equal(report.layers.every((l) => l.blob?.compression === "estargz"), true, "read from the eStargz blobs");
+        const summary = await graph.locator('#sizes [data-field="efficiency"]').innerText();
+        assert.ok(summary.startsWith(`Efficiency ${(report.dive.efficiency * 100).toFixed(1)} %`), summary);
+        const config = report.layers.find((l) => l.refId === "config")!;
+        const cell = (await graph.locator('#sizes-layers tr[data-layer="config"] [data-col="added"]').innerText()).trim();
+        assert.ok(cell.startsWith(`${config.added.count} · `), cell);
+        await clearNotifications(page);
+        await screenshot(page, "contents-sizes");
     });
 
     it("Open in Explorer adds the merged view as a workspace folder the Explorer reads", async () => {

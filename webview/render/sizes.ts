@@ -48,7 +48,7 @@ function layersTable(v: SizesView): HTMLElement {
     for (const l of [...v.layers].sort((a, b) => layerBytes(b) - layerBytes(a) || a.index - b.index)) {
         const tr = h("tr", { "data-layer": l.ref });
         tr.append(
-            h("td", {}, h("span", { class: "dim" }, `${l.index + 1}. `), h("span", { class: "strong" }, l.ref)),
+            h("td", { class: "layer" }, h("span", { class: "dim" }, `${l.index + 1}. `), h("span", { class: "strong" }, l.ref)),
             h("td", { class: "num", title: l.blobBytes >= 0 ? `${l.blobBytes} bytes, ${l.compression} (compressed)` : "No blob yet: compute the blob chain" }, l.blobBytes >= 0 ? `${formatBytes(l.blobBytes)} ${l.compression}` : "—"),
             h("td", { class: "num", title: l.tarBytes >= 0 ? `${l.tarBytes} bytes (uncompressed)` : "unknown until the layer has a blob" }, formatBytes(l.tarBytes)),
             ...changeCells(l.changes),
@@ -112,10 +112,10 @@ export function renderSizes(container: HTMLElement, s: SizesState, selected: str
                 ` · wasted ${formatBytes(v.wastedBytes)} (uncompressed, every copy of a path two or more layers hold; dive's figure) · shadowed ${formatBytes(v.shadowed.bytes)} in ${v.shadowed.count} entries (uncompressed)`,
             ),
             h("p", { class: "hint" }, `${stored}${formatBytes(v.contentBytes)} of file content in ${v.layers.length} layer${v.layers.length === 1 ? "" : "s"} (uncompressed) · read from the ${v.origin === "blob" ? "blobs" : "snapshot folders"}`),
-            layersTable(v),
+            h("div", { class: "table-scroll" }, layersTable(v)),
         );
         if (v.inefficiencies.length > 0) {
-            out.push(h("h3", {}, `Held by more than one layer (${v.inefficiencies.length} of ${v.inefficiencyCount}, largest first)`), inefficiencyTable(v));
+            out.push(h("h3", {}, `Held by more than one layer (${v.inefficiencies.length} of ${v.inefficiencyCount}, largest first)`), h("div", { class: "table-scroll" }, inefficiencyTable(v)));
         }
     }
     container.replaceChildren(...out);
