@@ -222,6 +222,8 @@ window.addEventListener("message", (ev: MessageEvent) => {
         return;
     }
     dispatch(ev.data);
+    // Show Layer Sizes: the host asked for this ref's sizes; ask it for them like the button does.
+    if (ev.data.type === "readSizes" && state.sizes.ref === ev.data.ref && state.sizes.status === "loading") post({ type: "sizes", ref: ev.data.ref });
 });
 search.value = state.search;
 search.addEventListener("input", () => {

@@ -242,6 +242,10 @@ export function reduce(s: GraphState, a: Action): GraphState {
             const stale = s.sizes.view?.layers.some((l) => a.nodes.some((n) => n.id === l.ref)) ?? false;
             return stale ? { ...next, sizes: { ...s.sizes, status: "idle", view: null } } : next;
         }
+        case "readSizes":
+            return s.nodes.has(a.ref)
+                ? { ...s, selected: a.ref, details: s.selected === a.ref ? s.details : null, focus: a.ref, sizes: { ref: a.ref, status: "loading", view: null, error: "" } }
+                : s;
         case "sizes":
             return a.source === s.source && a.sizes.ref === s.sizes.ref ? { ...s, sizes: { ref: a.sizes.ref, status: "ready", view: a.sizes, error: "" } } : s;
         case "sizesFailed":

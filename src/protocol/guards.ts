@@ -233,6 +233,7 @@ export const isHostToWebview: Check<HostToWebview> = union<HostToWebview>({
     focus: shape<Omit<Variant<HostToWebview, "focus">, "type">>({ ref: str }),
     reply: shape<Omit<Variant<HostToWebview, "reply">, "type">>({ id: int, ok: bool, error: str }),
     failure: shape<Omit<Variant<HostToWebview, "failure">, "type">>({ message: str }),
+    readSizes: shape<Omit<Variant<HostToWebview, "readSizes">, "type">>({ ref: str }),
     sizes: shape<Omit<Variant<HostToWebview, "sizes">, "type">>({ source: str, sizes: isSizesView }),
     sizesFailed: shape<Omit<Variant<HostToWebview, "sizesFailed">, "type">>({ source: str, ref: str, message: str }),
 });

@@ -72,5 +72,7 @@ export type HostToWebview =
     | { readonly type: "reply"; readonly id: number; readonly ok: boolean; readonly error: string }
     /** The source could not be read; the webview shows the message instead of a graph. */
     | { readonly type: "failure"; readonly message: string }
+    /** Select and centre this ref, and read its sizes (Show Layer Sizes). */
+    | { readonly type: "readSizes"; readonly ref: string }
     | { readonly type: "sizes"; readonly source: string; readonly sizes: SizesView }
     | { readonly type: "sizesFailed"; readonly source: string; readonly ref: string; readonly message: string };

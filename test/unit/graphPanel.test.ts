@@ -278,6 +278,22 @@ describe("graph panel (host side)", () => {
         assert.deepEqual(panel.posted.slice(before).map((m) => m.type), ["graph", "focus"]);
     });
 
+    it("Show Layer Sizes: focuses the ref and asks the webview to read its sizes, also once it is ready again", async () => {
+        const panel = panels[0]!;
+        let before = panel.posted.length;
+        await controller.show(kit.dir, "config", { sizes: true });
+        assert.deepEqual(panel.posted.slice(before), [{ type: "readSizes", ref: "config" }]);
+        panel.visible = false;
+        panel.viewState.fire();
+        before = panel.posted.length;
+        await controller.show(kit.dir, "app", { sizes: true });
+        panel.visible = true;
+        panel.viewState.fire();
+        panel.received.fire({ type: "ready" });
+        await until(() => panel.posted.slice(before).some((m) => m.type === "readSizes"));
+        assert.deepEqual(panel.posted.slice(before).map((m) => m.type), ["graph", "readSizes"]);
+    });
+
     it("revives a panel from a valid saved state only", async () => {
         const bad = new FakePanel();
         await serializer!.deserializeWebviewPanel(bad, { source: kit.dir, zoom: "big" });

@@ -83,6 +83,7 @@ const hostMessages: HostToWebview[] = [
     { type: "focus", ref: "app" },
     { type: "reply", id: 3, ok: false, error: "boom" },
     { type: "failure", message: "cannot read" },
+    { type: "readSizes", ref: "app" },
     { type: "sizes", source: "/ws", sizes },
     { type: "sizesFailed", source: "/ws", ref: "app", message: "no such ref" },
 ];

@@ -175,6 +175,8 @@ describe("webview state", () => {
         assert.deepEqual([failed.sizes.status, failed.sizes.error], ["failed", "boom"]);
         const computed = reduce(ready, { type: "nodes", source: "/ws", nodes: [{ ...graph.nodes[0]!, blob: hex("d") }] });
         assert.deepEqual([computed.sizes.status, computed.sizes.view], ["idle", null], "base got a blob: read again");
+        const asked = reduce(run({ type: "graph", graph }), { type: "readSizes", ref: "config" });
+        assert.deepEqual([asked.selected, asked.focus, asked.sizes.ref, asked.sizes.status], ["config", "config", "config", "loading"], "Show Layer Sizes");
         const unrelated = reduce(ready, { type: "nodes", source: "/ws", nodes: [{ ...graph.nodes[2]!, blob: hex("d") }] });
         assert.equal(unrelated.sizes.status, "ready");
     });

@@ -22,6 +22,13 @@ export function graphCommands(graph: GraphController): Record<string, Entry> {
                 await graph.show(target.source, target.ref);
             },
         },
+        "layerscope.showSizes": {
+            title: "Show Layer Sizes",
+            run: async (ctx, arg) => {
+                const { target } = await resolveTarget(ctx.model, arg, "Show Layer Sizes");
+                await graph.show(target.source, target.ref, { sizes: true });
+            },
+        },
     };
 }
 

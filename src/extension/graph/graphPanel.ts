@@ -26,6 +26,7 @@ export class GraphPanel implements vscode.Disposable {
     private ready = false;
     private selected = "";
     private pendingFocus: string | undefined;
+    private pendingSizes = false;
     /** The last load failed (e.g. a revived panel whose source the model has not opened yet). */
     private failed = false;
     private disposed = false;
@@ -65,11 +66,14 @@ export class GraphPanel implements vscode.Disposable {
         panel.webview.html = graphHtml(panel.webview, extensionUri);
     }
 
-    /** Select and centre a ref once the graph is there. */
-    focus(ref: string | undefined): void {
+    /** Select and centre a ref once the graph is there; with `sizes`, also read its sizes. */
+    focus(ref: string | undefined, sizes = false): void {
         if (!ref) return;
-        if (this.ready) this.post({ type: "focus", ref });
-        else this.pendingFocus = ref;
+        if (this.ready) this.post(sizes ? { type: "readSizes", ref } : { type: "focus", ref });
+        else {
+            this.pendingFocus = ref;
+            this.pendingSizes = sizes;
+        }
     }
 
     private label(): string {
@@ -95,8 +99,9 @@ export class GraphPanel implements vscode.Disposable {
             case "ready":
                 this.ready = true;
                 await this.loadAll();
-                if (this.pendingFocus) this.post({ type: "focus", ref: this.pendingFocus });
+                if (this.pendingFocus) this.post(this.pendingSizes ? { type: "readSizes", ref: this.pendingFocus } : { type: "focus", ref: this.pendingFocus });
                 this.pendingFocus = undefined;
+                this.pendingSizes = false;
                 return;
             case "select":
                 this.selected = message.ref;

@@ -9,8 +9,8 @@ import { GRAPH_VIEW_TYPE, webviewOptions } from "./graphHtml";
 import { GraphPanel } from "./graphPanel";
 
 export interface GraphController extends vscode.Disposable {
-    /** Opens (or reveals) the graph of a source; with focusRef, selects and centres that ref. */
-    show(source: string, focusRef?: string): Promise<void>;
+    /** Opens (or reveals) the graph of a source; with focusRef, selects and centres that ref (and with `sizes`, reads its sizes). */
+    show(source: string, focusRef?: string, opts?: { readonly sizes?: boolean }): Promise<void>;
 }
 
 export function createGraphController(context: vscode.ExtensionContext, model: LayerscopeModel, log: vscode.OutputChannel): GraphController {
@@ -37,7 +37,7 @@ export function createGraphController(context: vscode.ExtensionContext, model: L
     });
 
     return {
-        async show(source: string, focusRef?: string): Promise<void> {
+        async show(source: string, focusRef?: string, opts: { readonly sizes?: boolean } = {}): Promise<void> {
             let gp = panels.get(source);
             if (gp) {
                 gp.panel.reveal(undefined, false);
@@ -45,7 +45,7 @@ export function createGraphController(context: vscode.ExtensionContext, model: L
                 const panel = vscode.window.createWebviewPanel(GRAPH_VIEW_TYPE, "Ref Graph", vscode.ViewColumn.Active, webviewOptions(context.extensionUri));
                 gp = adopt(panel, source);
             }
-            gp.focus(focusRef);
+            gp.focus(focusRef, opts.sizes ?? false);
         },
         dispose(): void {
             serializer.dispose();
