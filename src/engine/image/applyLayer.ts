@@ -24,11 +24,12 @@
  * The caller gives a fresh directory it owns; on error it is left half-applied for the caller
  * to remove.
  *
- * NOTE: this runs on the extension host's event loop (Import Image…, Verify Image…). File
- * creation and payload writes, which can wait on the filesystem's journal, are asynchronous;
- * the per-entry metadata calls stay synchronous (an await per syscall would cost more than the
- * call on a loaded machine) and a Yielder gives the loop a turn every 20 ms between entries,
- * payload chunks and directories. Entries are still applied strictly one after another.
+ * NOTE: this runs on the extension host's event loop (Import Image…, Verify Image…). Files
+ * larger than SMALL_FILE are opened, written and closed asynchronously (their writes can wait
+ * on the filesystem); small files and the per-entry metadata calls stay synchronous, since an
+ * await per syscall costs more than the call itself (most files of a layer are small), and a
+ * Yielder gives the loop a turn every 20 ms between entries, payload chunks and directories.
+ * Entries are still applied strictly one after another.
  */
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
@@ -122,6 +123,8 @@ export function entryComponents(name: Buffer, what = "name", escapeReason?: stri
 
 const join = (a: Buffer, b: Buffer): Buffer => Buffer.concat([a, Buffer.from("/"), b]);
 
+/** Up to this size a file is created and written with synchronous calls (one tar chunk or less). */
+const SMALL_FILE = 64 * 1024;
 const openAsync = promisify(fs.open);
 const writeAsync = promisify(fs.write);
 const closeAsync = promisify(fs.close);
@@ -131,6 +134,7 @@ interface Pending {
     readonly fd: number;
     readonly path: Buffer;
     readonly entry: ScannedEntry;
+    readonly sync: boolean;
     remaining: number;
 }
 
@@ -255,7 +259,11 @@ export class LayerApplier {
         if (!p) throw new EngineError("Internal", "layer data without an open file");
         // NOTE: `b` stays valid until this settles: the scanner awaits it before reading on.
         let off = 0;
-        while (off < b.length) off += (await writeAsync(p.fd, b, off, b.length - off)).bytesWritten;
+        if (p.sync) {
+            while (off < b.length) off += fs.writeSync(p.fd, b, off, b.length - off);
+        } else {
+            while (off < b.length) off += (await writeAsync(p.fd, b, off, b.length - off)).bytesWritten;
+        }
         p.remaining -= b.length;
         if (p.remaining === 0) await this.closeFile();
         await this.yielder.maybeYield();
@@ -264,7 +272,8 @@ export class LayerApplier {
     private async closeFile(): Promise<void> {
         const p = this.pending!;
         this.pending = null;
-        await closeAsync(p.fd);
+        if (p.sync) fs.closeSync(p.fd);
+        else await closeAsync(p.fd);
         this.setMetadata(p.path, p.entry, false);
     }
 
@@ -358,12 +367,14 @@ export class LayerApplier {
 
     private async makeFile(p: Buffer, e: ScannedEntry): Promise<void> {
         await this.replace(p);
-        const fd = await openAsync(p, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+        const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
+        const sync = e.dataSize <= SMALL_FILE;
+        const fd = sync ? fs.openSync(p, flags, 0o600) : await openAsync(p, flags, 0o600);
         if (e.dataSize !== e.size) {
             fs.closeSync(fd);
             throw new EngineError("Corrupt", `layer entry ${JSON.stringify(e.name.toString())}: sparse or size-mismatched file`, { path: e.name.toString(), reason: "size-mismatch" });
         }
-        this.pending = { fd, path: p, entry: e, remaining: e.dataSize };
+        this.pending = { fd, path: p, entry: e, sync, remaining: e.dataSize };
         if (e.dataSize === 0) await this.closeFile();
     }
 
