@@ -79,6 +79,21 @@ describe("applyLayer: semantics", () => {
         assert.deepEqual(fs.readdirSync(join(root, "o")), ["new"]);
     });
 
+    it("hard links to a device node or fifo made earlier in the same layer (their creation is queued)", { skip: !isRoot && "needs root (mknod)" }, async () => {
+        const { root } = sandbox();
+        await apply(root, [
+            dir("dev/"),
+            { name: "dev/null", type: "3", mode: 0o666, devmajor: 1, devminor: 3, mtime: 1700000000 },
+            { name: "dev/null-again", type: "1", linkname: "dev/null", mtime: 1700000000 },
+            { name: "dev/pipe", type: "6", mode: 0o600, mtime: 1700000000 },
+            { name: "dev/pipe-again", type: "1", linkname: "dev/pipe", mtime: 1700000000 },
+        ], "native", { privileged: true });
+        const dev = fs.lstatSync(join(root, "dev/null"));
+        assert.ok(dev.isCharacterDevice());
+        assert.equal(fs.lstatSync(join(root, "dev/null-again")).ino, dev.ino, "the link shares the device node's inode");
+        assert.equal(fs.lstatSync(join(root, "dev/pipe-again")).ino, fs.lstatSync(join(root, "dev/pipe")).ino);
+    });
+
     it("follows a symlinked parent directory inside the root (absolute targets start at the root)", async () => {
         const { root, outside } = sandbox();
         await apply(root, [dir("usr/"), dir("usr/lib/"), { name: "lib", type: "2", linkname: "/usr/lib" }, { name: "esc", type: "2", linkname: outside }, file("lib/x", "x"), file("esc/y", "y")]);

@@ -383,6 +383,8 @@ export class LayerApplier {
         if (parts.length === 0) throw unsafe(e.name, "hard link to the snapshot root", "hardlink-escape");
         const dirParts = await this.resolveDir(parts.slice(0, -1), e.name, false);
         const src = join(this.abs(dirParts), parts[parts.length - 1]!);
+        // A device node, fifo or whiteout made earlier in this layer may still be queued.
+        await this.flushIfTouching(src);
         let st: fs.Stats;
         try {
             st = fs.lstatSync(src);
@@ -390,7 +392,6 @@ export class LayerApplier {
             throw new EngineError("Corrupt", `layer entry ${JSON.stringify(e.name.toString())}: hard link to ${JSON.stringify(e.linkname.toString())}, which is not in the snapshot (yet)`, { path: e.name.toString(), reason: "hardlink-missing" });
         }
         if (st.isDirectory()) throw unsafe(e.name, "hard link to a directory", "hardlink-dir");
-        await this.flushIfTouching(src);
         if (src.equals(p)) return;
         await this.replace(p);
         fs.linkSync(src, p);
