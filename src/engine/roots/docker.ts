@@ -24,7 +24,7 @@ import type { Digest } from "../digest/hashSink";
 import { EngineError, fromSystemError } from "../errors";
 import { chainIDs as computeChainIDs } from "../identity/chainID";
 import { checkReadable, listDir, rootError } from "./access";
-import { readBuildkitRecords } from "./buildkitMeta";
+import { readBuildkitRecords, type BuildkitMetaRecord } from "./buildkitMeta";
 
 export interface DockerLayer {
     readonly chainID: string;
@@ -35,18 +35,9 @@ export interface DockerLayer {
     readonly tarSplit: string;
 }
 
-export interface DockerRecord {
-    readonly id: string;
-    readonly parent: string | null;
-    readonly description: string | null;
-    readonly committed: boolean;
-    readonly equalMutable: string | null;
-    readonly recordType: string | null;
-    readonly chainID: string | null;
-    readonly diffID: string | null;
-    readonly blobChainID: string | null;
-    readonly createdAt: string | null;
-    readonly size: number | null;
+/** A BuildKit record of the data-root, with its chain and diff IDs filled in from the layerdb. */
+export interface DockerRecord
+    extends Pick<BuildkitMetaRecord, "id" | "parent" | "description" | "committed" | "equalMutable" | "recordType" | "chainID" | "diffID" | "blobChainID" | "createdAt" | "size"> {
     /** Graph driver id of the directory, and the directory (overlay2/<id>/diff). */
     readonly graphID: string | null;
     readonly dir: string | null;

@@ -12,10 +12,10 @@ import { EngineError } from "../errors";
 import { buildWorkspace, type Workspace, WORKSPACE_FILE } from "../refs";
 import { listDir } from "./access";
 import { BUILDKIT_NAMESPACE, loadBuildkitRoot, looksLikeBuildkitRoot } from "./buildkit";
-import { type ContainerdRoot, type ContainerdSnapshot, loadContainerdRoot, looksLikeContainerdRoot, type RootSnapshotter, SUPPORTED_SNAPSHOTTERS } from "./containerd";
+import { type ContainerdImage, type ContainerdRoot, type ContainerdSnapshot, loadContainerdRoot, looksLikeContainerdRoot, type RootSnapshotter, SUPPORTED_SNAPSHOTTERS } from "./containerd";
 import { type DockerRoot, loadDockerRoot } from "./docker";
 import { summarizeBlob, verifyImage } from "./imageVerify";
-import { defaultRootStateDir, type ImageVerifier, isInside, type LayerNode, layerRefs, RootEngine, type RootSummary } from "./rootEngine";
+import { defaultRootStateDir, type ImageVerifier, isInside, type LayerNode, layerRefs, RootEngine, type RootImageSummary, type RootSummary } from "./rootEngine";
 import { summarizeTarSplit } from "./tarSplit";
 
 export type SourceKind = "workspace" | "containerd" | "buildkit" | "docker";
@@ -91,18 +91,7 @@ async function openContainerdEngine(dir: string, opts: OpenSourceOptions): Promi
         namespace,
         snapshotters: root.snapshotters,
         namespaces: root.namespaces,
-        images: root.images
-            .filter((i) => namespace === null || i.namespace === namespace)
-            .map((i) => ({
-                namespace: i.namespace,
-                name: i.name,
-                target: i.target.digest,
-                manifest: i.resolved?.manifest ?? null,
-                config: i.resolved?.config ?? null,
-                diffIDs: i.resolved?.diffIDs ?? [],
-                chainIDs: i.resolved?.chainIDs ?? [],
-                problem: i.problem,
-            })),
+        images: root.images.filter((i) => namespace === null || i.namespace === namespace).map(imageSummary),
         problems,
     };
     return new RootEngine(base, summary, infos, containerdVerifier(root));
@@ -201,16 +190,7 @@ async function openBuildkitEngine(dir: string, opts: OpenSourceOptions): Promise
         namespace: BUILDKIT_NAMESPACE,
         snapshotters: root.snapshotters,
         namespaces: ctd.namespaces,
-        images: ctd.images.map((i) => ({
-            namespace: i.namespace,
-            name: i.name,
-            target: i.target.digest,
-            manifest: i.resolved?.manifest ?? null,
-            config: i.resolved?.config ?? null,
-            diffIDs: i.resolved?.diffIDs ?? [],
-            chainIDs: i.resolved?.chainIDs ?? [],
-            problem: i.problem,
-        })),
+        images: ctd.images.map(imageSummary),
         problems,
     };
     return new RootEngine(base, summary, infos, containerdVerifier(ctd));
@@ -288,5 +268,18 @@ function dockerVerifier(root: DockerRoot): ImageVerifier {
             return l ? summarizeTarSplit(l.tarSplit, l.dir, sig) : Promise.resolve(null);
         };
         return verifyImage(engine.workspace, layers, (c) => engine.committedRef(c, null), original, signal);
+    };
+}
+
+function imageSummary(i: ContainerdImage): RootImageSummary {
+    return {
+        namespace: i.namespace,
+        name: i.name,
+        target: i.target.digest,
+        manifest: i.resolved?.manifest ?? null,
+        config: i.resolved?.config ?? null,
+        diffIDs: i.resolved?.diffIDs ?? [],
+        chainIDs: i.resolved?.chainIDs ?? [],
+        problem: i.problem,
     };
 }

@@ -9,6 +9,7 @@ import type { ContentsService } from "./contentsService";
 import { fromUri, toUri } from "./layerFileSystem";
 import { type BrowseRootNode, type FilesNode, type FilesRow, LayerFilesData } from "./layerFilesData";
 import { LAYER_SCHEME } from "./layerUri";
+import { treeItemOf } from "../tree/refsTree";
 
 export class LayerFilesTreeProvider implements vscode.TreeDataProvider<FilesNode>, vscode.Disposable {
     private readonly changed = new vscode.EventEmitter<FilesNode | undefined>();
@@ -59,21 +60,10 @@ export class LayerFilesTreeProvider implements vscode.TreeDataProvider<FilesNode
 }
 
 function toTreeItem(row: FilesRow): vscode.TreeItem {
-    const state = {
-        none: vscode.TreeItemCollapsibleState.None,
-        collapsed: vscode.TreeItemCollapsibleState.Collapsed,
-        expanded: vscode.TreeItemCollapsibleState.Expanded,
-    }[row.collapsible];
-    const item = new vscode.TreeItem(row.label, state);
-    item.id = row.id;
-    item.description = row.description;
-    item.tooltip = row.tooltip;
-    item.contextValue = row.contextValue;
+    const item = treeItemOf(row);
     if (row.location) item.resourceUri = toUri(row.location);
-    if (row.icon) item.iconPath = new vscode.ThemeIcon(row.icon.id, row.icon.color ? new vscode.ThemeColor(row.icon.color) : undefined);
-    else if (row.kind === "file") item.iconPath = vscode.ThemeIcon.File;
-    else if (row.kind === "folder") item.iconPath = vscode.ThemeIcon.Folder;
-    if (row.command) item.command = { command: row.command.command, title: row.command.title, arguments: [...row.command.arguments] };
+    if (!row.icon && row.kind === "file") item.iconPath = vscode.ThemeIcon.File;
+    else if (!row.icon && row.kind === "folder") item.iconPath = vscode.ThemeIcon.Folder;
     return item;
 }
 

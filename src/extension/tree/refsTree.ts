@@ -50,7 +50,7 @@ export class RefsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsco
     }
 
     getTreeItem(node: TreeNode): vscode.TreeItem {
-        const item = toTreeItem(this.data.row(node));
+        const item = treeItemOf(this.data.row(node));
         // VS Code calls resolveTreeItem on hover only while the tooltip is unset.
         if (node.type === "ref") item.tooltip = undefined;
         return item;
@@ -92,7 +92,11 @@ export class RefsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsco
     }
 }
 
-function toTreeItem(row: Row): vscode.TreeItem {
+/** The fields a pure tree row (the Refs tree's, the Layer Files view's) gives its TreeItem. */
+export type TreeRowBase = Pick<Row, "id" | "label" | "description" | "tooltip" | "icon" | "contextValue" | "collapsible" | "command">;
+
+/** A TreeItem from a pure row: label, state, id, texts, codicon and command. */
+export function treeItemOf(row: TreeRowBase): vscode.TreeItem {
     const state = {
         none: vscode.TreeItemCollapsibleState.None,
         collapsed: vscode.TreeItemCollapsibleState.Collapsed,
