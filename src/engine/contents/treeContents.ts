@@ -29,6 +29,21 @@ export interface TreeContentsParts {
     readonly onClose?: () => void;
 }
 
+/**
+ * lstat of a caller's path with every directory above it checked to be a directory of the tree
+ * itself. Paths from callers (a `layerscope:` URI, `ls PATH`) are not names the tree listed: a
+ * snapshot directory is read through the kernel, which would follow a symlink in the middle of
+ * the path out of the snapshot (`lnk -> /`, then `lnk/etc/passwd`). Such a path does not exist in
+ * the view, as it would not in the layer's tar.
+ */
+export function lstatWithin(tree: TreeReader, rel: Buffer): FileStat | null {
+    for (let i = rel.indexOf(0x2f, 1); i > 0; i = rel.indexOf(0x2f, i + 1)) {
+        const st = tree.lstat(rel.subarray(0, i));
+        if (!st || !isDir(st)) return null;
+    }
+    return tree.lstat(rel);
+}
+
 export class TreeContents implements LayerContents {
     readonly refId: string;
     readonly view: LayerView;
@@ -61,7 +76,7 @@ export class TreeContents implements LayerContents {
         const out: LayerEntry[] = [];
         for (const name of this.parts.tree.readdir(rel)) {
             const child = joinRel(rel, name);
-            const cst = this.lstat(child);
+            const cst = this.lstat(child, true);
             if (cst) out.push(await this.entry(child, cst));
         }
         return out;
@@ -112,9 +127,10 @@ export class TreeContents implements LayerContents {
         }
     }
 
-    private lstat(rel: Buffer): FileStat | null {
+    /** `parentChecked`: `rel` is a name just listed in a directory this view already checked. */
+    private lstat(rel: Buffer, parentChecked = false): FileStat | null {
         if (this.closed) throw new EngineError("FailedPrecondition", `contents of ${this.refId} were closed`);
-        return this.parts.tree.lstat(rel);
+        return parentChecked ? this.parts.tree.lstat(rel) : lstatWithin(this.parts.tree, rel);
     }
 
     private async entry(rel: Buffer, st: FileStat): Promise<LayerEntry> {
@@ -124,7 +140,7 @@ export class TreeContents implements LayerContents {
         let change: LayerChange | null = null;
         if (this.view === "layer") {
             const lower = await this.lower();
-            const lst = lower?.lstat(rel) ?? null;
+            const lst = lower ? lstatWithin(lower, rel) : null;
             if (deleted) {
                 change = "deleted";
                 if (lst) shown = lst;
