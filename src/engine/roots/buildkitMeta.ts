@@ -39,6 +39,13 @@ export interface BuildkitMetaRecord {
     readonly size: number | null;
 }
 
+/** `cache.createdAt` (Unix ns) as an ISO time; null when absent or outside what a Date holds. */
+export function isoOfUnixNs(v: unknown): string | null {
+    if (typeof v !== "number" || !Number.isFinite(v)) return null;
+    const ms = Math.floor(v / 1e6);
+    return Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : null;
+}
+
 /** A metadata value: JSON {"value": …, "index": …}; null when absent, cleared or not that. */
 function mdValue(b: Bucket, key: string): unknown {
     const v = b.get(key);
@@ -86,7 +93,7 @@ export function readBuildkitRecords(file: string): BuildkitMetaRecord[] {
                 blobChainID: str(mdValue(b, "cache.blobChainID")),
                 blob: str(mdValue(b, "cache.blob")),
                 blobOnly: mdValue(b, "cache.blobonly") === true,
-                createdAt: typeof created === "number" ? new Date(Math.floor(created / 1e6)).toISOString() : null,
+                createdAt: isoOfUnixNs(created),
                 size: typeof size === "number" ? size : null,
             });
         }
