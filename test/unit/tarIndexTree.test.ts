@@ -11,8 +11,11 @@ import { gzipSync } from "node:zlib";
 import { after, describe, it } from "node:test";
 import type { CompressionType, Digest } from "../../src/engine";
 import { indexBlob } from "../../src/engine/contents/blobLayers";
+import { indexTarStream } from "../../src/engine/contents/indexTar";
+import { UncompressedPayloads } from "../../src/engine/contents/payloadSources";
+import { Readable } from "node:stream";
 import { TreeContents } from "../../src/engine/contents/treeContents";
-import type { TarIndexTree } from "../../src/engine/contents/tarIndexTree";
+import { MAX_LAYER_NODES, type TarIndexTree } from "../../src/engine/contents/tarIndexTree";
 import { MergedTree } from "../../src/engine/fs/mergedTree";
 import { EmptyTree } from "../../src/engine/fs/emptyTree";
 import { readContents, walkContents } from "../helpers/contentsOracle";
@@ -93,6 +96,52 @@ describe("layer tars written by hand", () => {
         const lnk = await m.stat("/lnk");
         assert.equal(lnk.linkTarget, "../../../etc/passwd", "a symlink target is shown, never followed");
         await assert.rejects(readContents(m, "/lnk"), { code: "InvalidArgument" });
+    });
+
+    it("a name given again is a new file: a hard link to the old one keeps its content and links (containerd unlinks, then creates)", async () => {
+        const t = await index([file("a", "old"), { name: "b", type: "1", linkname: "a" }, file("a", "new")]);
+        const m = mergedView([t]);
+        assert.equal((await readContents(m, "/a")).toString(), "new");
+        assert.equal((await readContents(m, "/b")).toString(), "old", "b still names the old inode");
+        assert.equal((await m.stat("/a")).nlink, 1);
+        assert.equal((await m.stat("/b")).nlink, 1, "the old inode lost its name 'a'");
+        assert.equal((await m.stat("/b")).size, 3);
+
+        // A file replaced by a directory (an implicit parent of a later entry): the link keeps the file.
+        const d = await index([file("x", "file x"), { name: "y", type: "1", linkname: "x" }, file("x/inner", "inner")]);
+        const md = mergedView([d]);
+        assert.equal((await md.stat("/x")).type, "dir");
+        assert.equal((await readContents(md, "/x/inner")).toString(), "inner");
+        assert.equal((await readContents(md, "/y")).toString(), "file x");
+        assert.equal((await md.stat("/y")).nlink, 1);
+
+        // A directory replaced by a directory keeps its children; by a file, loses them.
+        const r = await index([dirEntry("p/"), file("p/c", "c"), dirEntry("p/"), dirEntry("q/"), file("q/c", "c"), file("q", "now a file")]);
+        const mr = mergedView([r]);
+        assert.deepEqual((await mr.list("/p")).map((e) => e.name), ["c"]);
+        assert.equal((await mr.stat("/q")).type, "file");
+        assert.equal((await readContents(mr, "/q")).toString(), "now a file");
+    });
+
+    it("implicit parents count against the node limit: a small tar naming deep paths is refused as ResourceExhausted", async () => {
+        const deep = (i: number): TarEntrySpec => ({ name: `k${i}`, data: Buffer.from("x"), pax: { path: `k${i}/${"a/".repeat(200)}f` } });
+        const entries = Array.from({ length: 50 }, (_, i) => deep(i)); // 50 entries, 10,100 nodes
+        const open = (maxNodes?: number): Promise<TarIndexTree> => {
+            const path = join(dir, `blob${n++}`);
+            writeFileSync(path, tarOf(entries));
+            return indexTarStream(Readable.from([tarOf(entries)]), "blob sha256:hostile", new UncompressedPayloads(path, 0), undefined, maxNodes);
+        };
+        const fits = await open(20_000);
+        assert.equal(fits.entries, 50);
+        assert.equal(fits.nodes, 1 + 50 * 202, "the root, each entry and its 201 implicit parents");
+        await assert.rejects(open(5_000), (err: { code?: string; message?: string; data?: { limit?: number } }) => {
+            assert.equal(err.code, "ResourceExhausted");
+            assert.match(err.message ?? "", /blob sha256:hostile: .*5000 nodes.*limit/);
+            assert.equal(err.data?.limit, 5_000);
+            return true;
+        });
+        // The default limit holds for the ordinary path too.
+        assert.ok(MAX_LAYER_NODES <= 4_000_000);
     });
 
     it("hostile tars fail with specific codes", async () => {

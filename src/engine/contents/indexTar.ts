@@ -7,13 +7,14 @@ import type { Readable } from "node:stream";
 import { TarScanner } from "../compression/estargz/tarScanner";
 import type { ScannedEntry } from "../compression/estargz/tarEntry";
 import { EngineError } from "../errors";
-import { type PayloadSource, TarIndexTree } from "./tarIndexTree";
+import { MAX_LAYER_NODES, type PayloadSource, TarIndexTree } from "./tarIndexTree";
 
 /** Entries one layer may hold before we refuse it (memory is one node per entry). */
 export const MAX_LAYER_ENTRIES = 4_000_000;
 
-export async function indexTarStream(tar: Readable, label: string, payloads: PayloadSource, signal?: AbortSignal): Promise<TarIndexTree> {
-    const tree = new TarIndexTree(label, payloads);
+/** `maxNodes` bounds the index's nodes, implicit parents included (MAX_LAYER_NODES by default). */
+export async function indexTarStream(tar: Readable, label: string, payloads: PayloadSource, signal?: AbortSignal, maxNodes = MAX_LAYER_NODES): Promise<TarIndexTree> {
+    const tree = new TarIndexTree(label, payloads, "tar", maxNodes);
     let pos = 0;
     let waiting: ScannedEntry | null = null;
     const take = (e: ScannedEntry, offset: number): void => {

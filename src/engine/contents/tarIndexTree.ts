@@ -6,12 +6,14 @@
  * - `.wh.<name>` is a whiteout at <name> (WHITEOUT_STAT); `.wh..wh..opq` marks its directory
  *   opaque (reported as `trusted.overlay.opaque=y`); other `.wh..wh.` names are ignored
  *   (image-spec layer.md "Whiteouts"); a whiteout never hides an entry of its own layer;
- * - a later entry for the same name replaces an earlier one (a directory keeps its children
- *   when replaced by a directory);
+ * - a later entry for the same name replaces an earlier one as containerd's applier does: it
+ *   unlinks the old one and makes a new one (a new node: a hard link to the old file keeps the
+ *   old content), except that a directory replaced by a directory keeps its children;
  * - parents a tar leaves out exist as directories (0755, root, epoch), as the applier makes them;
  * - names are cleaned; an absolute name is taken from the root; `..` is refused (UnsafePath).
  *
- * Memory: one node per entry (metadata, never content). Content is read through a PayloadSource
+ * Memory: one node per entry or implicit parent (metadata, never content), at most `maxNodes`
+ * (ResourceExhausted past it: a few MB of hostile gzip can name millions of implicit parents). Content is read through a PayloadSource
  * (the blob's own byte layout), found by the entry's payload offset.
  */
 import { EngineError } from "../errors";
@@ -79,6 +81,9 @@ export const TYPE_DIR = 0x35;
 export const TYPE_FIFO = 0x36;
 const TYPE_CONT = 0x37;
 
+/** Nodes (entries, implicit parents, whiteouts) one layer's index may hold: about 1 GB of heap. */
+export const MAX_LAYER_NODES = 4_000_000;
+
 /** PATH_MAX (4096) allows at most 2048 one-byte components; deeper names cannot be applied. */
 const MAX_DEPTH = 2048;
 const WH_PREFIX = Buffer.from(".wh.");
@@ -106,13 +111,43 @@ export class TarIndexTree implements TreeReader {
     /** Bytes of the uncompressed layer tar, when the index read it (or the blob records it). */
     tarBytes: number | null = null;
     private entryCount = 0;
+    private nodeCount = 1;
 
     constructor(
         private readonly label: string,
         private readonly payloads: PayloadSource,
         /** How the entries were read: the whole tar, or an eStargz table of contents. */
         readonly indexedFrom: "tar" | "toc" = "tar",
+        /** Nodes made before the index is refused (every node ever made, replaced ones too). */
+        private readonly maxNodes = MAX_LAYER_NODES,
     ) {}
+
+    /** Nodes made so far (the root, entries, implicit parents, whiteouts). */
+    get nodes(): number {
+        return this.nodeCount;
+    }
+
+    private newNode(kind: NodeKind): IndexNode {
+        if (this.nodeCount >= this.maxNodes) {
+            throw new EngineError(
+                "ResourceExhausted",
+                `${this.label}: the layer's index reached ${this.maxNodes} nodes (entries and the parent directories their names imply), a limit that stops hostile layers from exhausting memory; the layer cannot be shown`,
+                { path: this.label, reason: "too-many-nodes", limit: this.maxNodes },
+            );
+        }
+        this.nodeCount++;
+        return newNode(kind);
+    }
+
+    /** `node` no longer has the name it had: the file it was (or linked to) loses a link. */
+    private unlinked(node: IndexNode): void {
+        if (node.kind !== "entry") return;
+        const file = node.typeflag === TYPE_LINK ? node.linkTo : node;
+        if (file && file.typeflag === TYPE_REG && file.nlink > 1) {
+            file.nlink--;
+            file.stat = null;
+        }
+    }
 
     /** Entries recorded (tar entries, whiteouts included). */
     get entries(): number {
@@ -143,10 +178,13 @@ export class TarIndexTree implements TreeReader {
         }
         const key = base.toString("latin1");
         const existing = parent.children?.get(key);
-        const node = existing && existing.kind !== "whiteout" ? existing : newNode("entry");
+        // containerd's applier keeps a directory replaced by a directory (and its children);
+        // anything else it removes and creates anew: a hard link to the old file keeps it.
+        const inPlace = existing !== undefined && existing.kind !== "whiteout" && existing.typeflag === TYPE_DIR && e.typeflag === TYPE_DIR;
+        const node = inPlace ? existing : this.newNode("entry");
+        if (existing && !inPlace) this.unlinked(existing);
         node.kind = "entry";
         (parent.children ??= new Map()).set(key, node);
-        if (e.typeflag !== TYPE_DIR) node.children = null;
         this.fill(node, e, payload);
     }
 
@@ -258,7 +296,7 @@ export class TarIndexTree implements TreeReader {
             if (existing.typeflag === TYPE_DIR) existing.opaque = true;
             return;
         }
-        (parent.children ??= new Map()).set(key, newNode("whiteout"));
+        (parent.children ??= new Map()).set(key, this.newNode("whiteout"));
     }
 
     /** The directory at `parts`, made (implicitly) where missing; a non-directory there is Corrupt. */
@@ -267,16 +305,15 @@ export class TarIndexTree implements TreeReader {
         for (const part of parts) {
             const key = part.toString("latin1");
             let next = node.children?.get(key);
-            if (!next || next.kind === "whiteout") {
-                const made = newNode("implicit");
+            if (!next || next.kind === "whiteout" || next.typeflag !== TYPE_DIR) {
+                // Missing: the applier makes it. A file there: the applier removes it and makes
+                // a directory (a new node: a hard link to the file keeps it).
+                const made = this.newNode("implicit");
                 made.ino = this.nextIno++;
-                if (next) made.opaque = true; // whiteout + children in one layer: hides the lower dir
+                if (next?.kind === "whiteout") made.opaque = true; // whiteout + children in one layer: hides the lower dir
+                if (next) this.unlinked(next);
                 (node.children ??= new Map()).set(key, made);
                 next = made;
-            } else if (next.typeflag !== TYPE_DIR) {
-                // The applier would replace the file by a directory; so do we, as it would.
-                next.kind = "implicit";
-                Object.assign(next, { typeflag: TYPE_DIR, mode: 0o755, uid: 0, gid: 0, size: 0, mtimeNs: 0n, linkname: null, linkTo: null, payload: null, xattrs: null, stat: null });
             }
             node = next;
         }
