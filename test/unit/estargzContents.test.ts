@@ -14,7 +14,7 @@ import { gunzipSync, gzipSync } from "node:zlib";
 import { compressFile, estargzFooterBytes, openDecoded } from "../../src/engine/compression";
 import type { BlobFile, BlobOpener } from "../../src/engine/contents/blobFile";
 import { openBlobFile } from "../../src/engine/contents/blobFile";
-import { indexEStargz } from "../../src/engine/contents/estargzIndex";
+import { indexEStargz, MAX_CHUNK_BYTES } from "../../src/engine/contents/estargzIndex";
 import { indexTarStream } from "../../src/engine/contents/indexTar";
 import { StreamPayloads } from "../../src/engine/contents/payloadSources";
 import type { TarIndexTree } from "../../src/engine/contents/tarIndexTree";
@@ -182,5 +182,19 @@ describe("eStargz through its TOC", () => {
         await assert.rejects(readContents(merged(lying), "/data/small.txt"), { code: "Corrupt" }, "chunk digest checked");
         const moved = await open((t) => (entryOf(t).offset = t.entries.find((e: any) => e.name === "data/f000.bin").offset, t));
         await assert.rejects(readContents(merged(moved), "/data/small.txt"), { code: "Corrupt" }, "an offset pointing at another file's chunk");
+
+        // Limits against memory exhaustion, each a specific ResourceExhausted at open.
+        const exhausted = (limit: number) => (err: { code?: string; data?: { limit?: number } }) => err.code === "ResourceExhausted" && err.data?.limit === limit;
+        await assert.rejects(open((t) => {
+            const e = entryOf(t);
+            e.size = 8 * 2 ** 30; // one 8 GiB chunk: a read would inflate it whole into memory
+            delete e.chunkSize;
+            return t;
+        }), exhausted(MAX_CHUNK_BYTES), "a chunk larger than a read may hold");
+        const sameToc = withToc((t) => t);
+        await assert.rejects(indexEStargz(sameToc, { label: "big TOC", maxTocBytes: 1000 }), exhausted(1000), "TOC bytes");
+        await assert.rejects(indexEStargz(sameToc, { label: "many entries", maxEntries: 10 }), exhausted(10), "TOC entries");
+        await assert.rejects(indexEStargz(sameToc, { label: "many nodes", maxNodes: 10 }), exhausted(10), "index nodes");
+        assert.ok(MAX_CHUNK_BYTES >= 4 * 1024 * 1024, "stargz-snapshotter's default 4 MiB chunks fit");
     });
 });

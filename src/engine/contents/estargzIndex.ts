@@ -15,13 +15,19 @@ import { createGunzip } from "node:zlib";
 import { TarScanner } from "../compression/estargz/tarScanner";
 import type { ScannedEntry } from "../compression/estargz/tarEntry";
 import { FOOTER_SIZE, LEGACY_FOOTER_SIZE, openFooter } from "../compression/estargz/footer";
+import { DEFAULT_MAX_TOC_BYTES } from "../compression/estargz/tocReader";
 import { EngineError } from "../errors";
 import type { FileReader } from "../fs/tree";
 import { type BlobFile, type BlobOpener, openBlobFile, readExactly } from "./blobFile";
-import { type PayloadChunk, type PayloadRef, type PayloadSource, TarIndexTree } from "./tarIndexTree";
+import { MAX_LAYER_ENTRIES } from "./indexTar";
+import { MAX_LAYER_NODES, type PayloadChunk, type PayloadRef, type PayloadSource, TarIndexTree } from "./tarIndexTree";
 
-/** The TOC JSON is held whole to be parsed; refuse more than this (about a million entries). */
-export const MAX_TOC_BYTES = 512 * 1024 * 1024;
+/**
+ * A chunk is inflated whole into memory to be read (and its digest checked), so the TOC's chunk
+ * sizes are bounded: stargz-snapshotter writes 4 MiB chunks by default; 64 MiB leaves room for
+ * any chunk size a builder sets while refusing a TOC that would make one read hold gigabytes.
+ */
+export const MAX_CHUNK_BYTES = 64 * 1024 * 1024;
 const TOC_NAME = "stargz.index.json";
 /** Compressed bytes read at a time while inflating a chunk. */
 const READ_STEP = 64 * 1024;
@@ -44,6 +50,12 @@ export interface EStargzIndexOptions {
     readonly tarBytes?: number;
     readonly openFile?: BlobOpener;
     readonly signal?: AbortSignal;
+    /** Bytes of TOC JSON accepted (it is held whole to be parsed); tocReader's limit by default. */
+    readonly maxTocBytes?: number;
+    /** TOC entries accepted (MAX_LAYER_ENTRIES by default, as for a tar). */
+    readonly maxEntries?: number;
+    /** Index nodes accepted (MAX_LAYER_NODES by default). */
+    readonly maxNodes?: number;
 }
 
 /** The TOC offset from the blob's footer: where the layer's own gzip members end. */
@@ -68,8 +80,16 @@ export async function indexEStargz(path: string, opts: EStargzIndexOptions): Pro
     } finally {
         await file.close();
     }
+    const maxEntries = opts.maxEntries ?? MAX_LAYER_ENTRIES;
+    if (toc.entries.length > maxEntries) {
+        throw new EngineError(
+            "ResourceExhausted",
+            `${path}: the eStargz TOC lists ${toc.entries.length} entries, more than the ${maxEntries} a layer may have (a limit that stops hostile layers from exhausting memory); the layer cannot be shown`,
+            { path, reason: "too-many-entries", limit: maxEntries },
+        );
+    }
     const payloads = new EStargzPayloads(path, openFile);
-    const tree = new TarIndexTree(opts.label, payloads, "toc");
+    const tree = new TarIndexTree(opts.label, payloads, "toc", opts.maxNodes ?? MAX_LAYER_NODES);
     tree.tarBytes = opts.tarBytes ?? null;
     const ends = memberEnds(toc.entries, toc.tocOffset, path);
     const entries = toc.entries;
@@ -112,6 +132,13 @@ function sizeChunks(chunks: PayloadChunk[], size: number, name: string, path: st
         if (c.chunkOffset !== expect || chunkSize <= 0 || c.chunkOffset + chunkSize !== next) {
             throw corrupt(path, `TOC chunks of ${JSON.stringify(name)} do not cover its ${size} bytes`);
         }
+        if (chunkSize > MAX_CHUNK_BYTES) {
+            throw new EngineError(
+                "ResourceExhausted",
+                `${path}: the eStargz TOC gives ${JSON.stringify(name)} a chunk of ${chunkSize} bytes at ${c.chunkOffset}, more than the ${MAX_CHUNK_BYTES} a chunk may have (it is held in memory to be read; stargz-snapshotter writes 4 MiB chunks); the layer cannot be shown`,
+                { path, reason: "chunk-too-large", limit: MAX_CHUNK_BYTES },
+            );
+        }
         expect = next;
         return { ...c, chunkSize };
     });
@@ -138,25 +165,33 @@ async function readToc(file: BlobFile, path: string, opts: EStargzIndexOptions):
     const { tocOffset, footerSize } = footer;
     const tocEnd = file.size - footerSize;
     if (tocOffset < 0 || tocOffset >= tocEnd) throw corrupt(path, `eStargz TOC offset ${tocOffset} is outside the blob`);
-    let json: Buffer | null = null;
-    const parts: Buffer[] = [];
+    const max = opts.maxTocBytes ?? DEFAULT_MAX_TOC_BYTES;
+    // The JSON is copied once, into a buffer of the size its tar header gives (checked first).
+    const got: { json: Buffer | null } = { json: null };
     let inToc = false;
     let total = 0;
     const scanner = new TarScanner({
         raw: async () => undefined,
         entry: (e) => {
             inToc = e.name.toString("latin1").replace(/^\.?\//, "") === TOC_NAME;
-            if (inToc && e.size > MAX_TOC_BYTES) throw new EngineError("Unsupported", `${path}: eStargz TOC of ${e.size} bytes is larger than ${MAX_TOC_BYTES}`, { path });
+            if (!inToc) return;
+            if (got.json) throw corrupt(path, `the TOC member holds ${TOC_NAME} twice`);
+            if (e.size > max) {
+                throw new EngineError("ResourceExhausted", `${path}: the eStargz TOC is ${e.size} bytes of JSON, more than the ${max} a TOC may have (a limit that stops hostile layers from exhausting memory); the layer cannot be shown`, { path, reason: "too-large", limit: max });
+            }
+            got.json = Buffer.allocUnsafe(e.size);
         },
         data: async (b) => {
-            if (!inToc) return;
-            total += b.length;
-            parts.push(Buffer.from(b));
+            const json = got.json;
+            if (!inToc || !json) return;
+            if (total + b.length > json.length) throw corrupt(path, `${TOC_NAME} holds more bytes than its tar header says`);
+            total += b.copy(json, total);
         },
     });
     await inflateRange(file, path, tocOffset, tocEnd, Infinity, (chunk) => scanner.push(chunk), opts.signal, "the eStargz TOC");
-    json = Buffer.concat(parts, total);
-    if (!inToc && json.length === 0) throw corrupt(path, `the TOC member holds no ${TOC_NAME}`);
+    const json = got.json;
+    if (!json) throw corrupt(path, `the TOC member holds no ${TOC_NAME}`);
+    if (total !== json.length) throw corrupt(path, `${TOC_NAME} ends after ${total} of its ${json.length} bytes`);
     if (opts.tocDigest) {
         const digest = `sha256:${createHash("sha256").update(json).digest("hex")}`;
         if (digest !== opts.tocDigest) throw corrupt(path, `eStargz TOC digest ${digest} is not the annotated ${opts.tocDigest}`);
