@@ -31,21 +31,77 @@ export async function blobOrigin(store: ContentStore, refId: string, desc: BlobD
     return { refId, digest: desc.digest, mediaType: desc.mediaType, compression, size: desc.size, path: store.blobPath(desc.digest), annotations: desc.annotations };
 }
 
-export class BlobIndexCache {
-    private readonly entries = new Map<string, Promise<TarIndexTree>>();
+/** One index, built once for every caller that waits for it. */
+interface SharedIndex {
+    readonly tree: Promise<TarIndexTree>;
+    /** Aborts the shared work: only when every caller that waits has canceled. */
+    readonly controller: AbortController;
+    /** Callers waiting with a signal; a caller without one pins the work (it is never canceled). */
+    waiters: number;
+    pinned: boolean;
+    settled: boolean;
+}
 
+export class BlobIndexCache {
+    private readonly entries = new Map<string, SharedIndex>();
+
+    /**
+     * The blob's index, shared with every other caller asking for it. `signal` cancels this
+     * caller's wait only; the shared work stops when no caller waits for it any more.
+     */
     index(blob: BlobOrigin, signal?: AbortSignal): Promise<TarIndexTree> {
         const key = `${blob.digest}/${blob.compression}`;
-        let p = this.entries.get(key);
-        if (p) {
+        let shared = this.entries.get(key);
+        if (shared) {
             this.entries.delete(key); // most recently used last
         } else {
-            p = indexBlob(blob, signal);
-            p.catch(() => this.entries.delete(key));
+            const controller = new AbortController();
+            const made: SharedIndex = { tree: indexBlob(blob, controller.signal), controller, waiters: 0, pinned: false, settled: false };
+            made.tree.then(
+                () => void (made.settled = true),
+                () => {
+                    made.settled = true;
+                    if (this.entries.get(key) === made) this.entries.delete(key);
+                },
+            );
+            shared = made;
         }
-        this.entries.set(key, p);
+        this.entries.set(key, shared);
         while (this.entries.size > CACHED_INDEXES) this.entries.delete(this.entries.keys().next().value!);
-        return p;
+        return this.wait(key, shared, blob, signal);
+    }
+
+    private wait(key: string, shared: SharedIndex, blob: BlobOrigin, signal: AbortSignal | undefined): Promise<TarIndexTree> {
+        if (!signal) {
+            shared.pinned = true;
+            return shared.tree;
+        }
+        shared.waiters++;
+        return new Promise<TarIndexTree>((resolve, reject) => {
+            const onAbort = (): void => {
+                shared.waiters--;
+                if (!shared.settled && !shared.pinned && shared.waiters === 0) {
+                    shared.controller.abort();
+                    if (this.entries.get(key) === shared) this.entries.delete(key);
+                }
+                reject(new EngineError("Canceled", `blob ${blob.digest} (layer ${blob.refId}): canceled while indexing the layer`, { path: blob.path }, { cause: signal.reason }));
+            };
+            if (signal.aborted) {
+                onAbort();
+                return;
+            }
+            signal.addEventListener("abort", onAbort, { once: true });
+            shared.tree.then(
+                (tree) => {
+                    signal.removeEventListener("abort", onAbort);
+                    resolve(tree);
+                },
+                (err: unknown) => {
+                    signal.removeEventListener("abort", onAbort);
+                    reject(err);
+                },
+            );
+        });
     }
 }
 
