@@ -216,6 +216,7 @@ async function applyLayers(img: ResolvedImage, files: Awaited<ReturnType<typeof 
                     checkDiffID(r, layer, files.path);
                     return r;
                 }),
+                opts.signal,
             );
             made.push(final);
             const blobAnnotations = tocDigest ? estargzAnnotations(tocDigest, applied.size, layer.descriptor?.annotations, `${files.path}: layer ${layer.index} (${layer.member})`) : {};
@@ -275,8 +276,12 @@ async function commitImport(root: string, wsFile: string, doc: WorkspaceFile, st
 // Off the event loop: spawning blocks the calling thread until the child has exec'd.
 const execFileAsync = execFileOffThread;
 
-/** Builds a snapshot in a temporary directory beside `final` and renames it there when complete. */
-export async function buildSnapshot<T>(final: string, parent: string | null, fill: (dir: string) => Promise<T>): Promise<T> {
+/**
+ * Builds a snapshot in a temporary directory beside `final` and renames it there when complete.
+ * `signal` kills the parent's copy (cp -a) when it aborts; the temporary directory is removed
+ * once cp has exited.
+ */
+export async function buildSnapshot<T>(final: string, parent: string | null, fill: (dir: string) => Promise<T>, signal?: AbortSignal): Promise<T> {
     const tmp = path.join(path.dirname(final), `.${path.basename(final)}.tmp-${randomBytes(6).toString("hex")}`);
     try {
         if (parent) {
@@ -284,7 +289,7 @@ export async function buildSnapshot<T>(final: string, parent: string | null, fil
             // cp -a keeps ns mtimes, owners, modes, xattrs, hard links and special files, which
             // the differ compares; our own temporary paths only, no shell. Asynchronous: a
             // parent of gigabytes must not hold the event loop (the extension host's) meanwhile.
-            await copyParent(parent, tmp, final);
+            await copyParent(parent, tmp, final, signal);
         } else {
             await fsp.mkdir(tmp, { mode: 0o755 });
             await fsp.chmod(tmp, 0o755);
@@ -330,10 +335,11 @@ async function checkBlobKind(blobPath: string, compression: CompressionType, lay
 }
 
 /** `cp -a` of the parent snapshot; a failure says what and where, ENOSPC and EIO as such. */
-async function copyParent(parent: string, tmp: string, final: string): Promise<void> {
+async function copyParent(parent: string, tmp: string, final: string, signal?: AbortSignal): Promise<void> {
     try {
-        await execFileAsync("cp", ["-a", "--reflink=auto", "--", `${parent}/.`, tmp], { maxBuffer: 1 << 20 });
+        await execFileAsync("cp", ["-a", "--reflink=auto", "--", `${parent}/.`, tmp], { maxBuffer: 1 << 20, signal });
     } catch (err) {
+        if ((err as { code?: unknown }).code === "ABORT_ERR") throw new EngineError("Canceled", "canceled", { path: final });
         const stderr = String((err as { stderr?: unknown }).stderr ?? "").trim();
         const code = /No space left on device/.test(stderr) ? "ENOSPC" : /Input\/output error/.test(stderr) ? "EIO" : /Read-only file system/.test(stderr) ? "EROFS" : undefined;
         const action = `copying the parent snapshot ${parent} (cp -a: ${stderr.split("\n")[0]})`;

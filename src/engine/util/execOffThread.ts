@@ -9,7 +9,8 @@
  * One worker per process, created on first use and unref'd; calls are answered in any order by
  * id. The worker's code is a self-contained string (only `node:` modules), so it runs the same
  * from the CLI bundle, the extension bundle and unbundled tests. Arguments go to execFile as an
- * array: no shell.
+ * array: no shell. An AbortSignal kills the child (SIGKILL); the call rejects only once the
+ * child has exited, so a caller may remove what it was writing without racing it.
  */
 import { Worker } from "node:worker_threads";
 
@@ -17,11 +18,19 @@ const WORKER_SOURCE = `
 "use strict";
 const { parentPort } = require("node:worker_threads");
 const { execFile } = require("node:child_process");
+const children = new Map();
 parentPort.on("message", (m) => {
-    execFile(m.file, m.args, { maxBuffer: m.maxBuffer, encoding: "utf8" }, (err, stdout, stderr) => {
+    if (m.kill !== undefined) {
+        const child = children.get(m.kill);
+        if (child) child.kill("SIGKILL");
+        return;
+    }
+    const child = execFile(m.file, m.args, { maxBuffer: m.maxBuffer, encoding: "utf8" }, (err, stdout, stderr) => {
+        children.delete(m.id);
         const error = err ? { message: err.message, code: err.code, signal: err.signal, killed: err.killed } : null;
         parentPort.postMessage({ id: m.id, error, stdout, stderr });
     });
+    children.set(m.id, child);
 });
 `;
 
@@ -74,15 +83,42 @@ function helper(): Worker {
     return w;
 }
 
+function abortError(signal: AbortSignal): ExecOffThreadError {
+    const e = new Error("The operation was aborted", { cause: signal.reason }) as ExecOffThreadError;
+    Object.assign(e, { name: "AbortError", code: "ABORT_ERR", stdout: "", stderr: "" });
+    return e;
+}
+
 /**
  * Runs `file` with `args` (no shell) and resolves with its output, or rejects like
- * `promisify(execFile)` does (an Error with code, signal, stdout and stderr).
+ * `promisify(execFile)` does (an Error with code, signal, stdout and stderr). When `signal`
+ * aborts, the child is killed and the call rejects with an AbortError (code ABORT_ERR) once the
+ * child has exited; an already aborted signal spawns nothing.
  */
-export function execFileOffThread(file: string, args: readonly string[], opts: { maxBuffer?: number } = {}): Promise<{ stdout: string; stderr: string }> {
+export function execFileOffThread(
+    file: string,
+    args: readonly string[],
+    opts: { maxBuffer?: number; signal?: AbortSignal } = {},
+): Promise<{ stdout: string; stderr: string }> {
+    const { signal } = opts;
+    if (signal?.aborted) return Promise.reject(abortError(signal));
     const w = helper();
     const id = nextId++;
     return new Promise((resolve, reject) => {
-        waiting.set(id, { resolve, reject });
+        const onAbort = (): void => w.postMessage({ kill: id });
+        const done = (): void => signal?.removeEventListener("abort", onAbort);
+        waiting.set(id, {
+            resolve: (r) => {
+                done();
+                if (signal?.aborted) reject(abortError(signal));
+                else resolve(r);
+            },
+            reject: (e) => {
+                done();
+                reject(signal?.aborted ? abortError(signal) : e);
+            },
+        });
+        signal?.addEventListener("abort", onAbort, { once: true });
         // NOTE: ref'd while a call is pending, so the process waits for its answer.
         w.ref();
         w.postMessage({ id, file, args: [...args], maxBuffer: opts.maxBuffer ?? 1 << 20 });
