@@ -9,7 +9,10 @@
  *
  * NOTE: a journal only names ref ids; paths are rebuilt from the workspace root under
  * snapshots/, so a tampered journal cannot point the rollback anywhere else. Journals are
- * written, read and removed under the store lock.
+ * written, read and removed under the store lock, and an import appends its refs to
+ * layerscope.json under that lock too (re-reading it first), so the rollback's reading of
+ * layerscope.json names every ref committed so far: a journal's ref that it names is never
+ * rolled back, whatever became of the process.
  */
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";

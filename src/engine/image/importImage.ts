@@ -148,7 +148,7 @@ async function importResolved(img: ResolvedImage, files: Awaited<ReturnType<type
             ...(img.layers[i]!.description ? { description: img.layers[i]!.description! } : {}),
         }));
         const doc: WorkspaceFile = { snapshotter, refs: [...(existing?.refs ?? []), ...refs] };
-        const reports = await commitImport(root, wsFile, doc, stateDir, img, layers, opts);
+        const reports = await commitImport({ root, wsFile, doc, refs, store, stateDir }, img, layers, opts);
         return {
             source: files.path,
             kind: img.kind,
@@ -248,9 +248,12 @@ async function applyLayers(img: ResolvedImage, files: Awaited<ReturnType<typeof 
  * back) or refs whose blobs are the image's own; records an earlier, rolled-back import left for
  * these ids are reset first.
  */
-async function commitImport(root: string, wsFile: string, doc: WorkspaceFile, stateDir: string, img: ResolvedImage, layers: readonly ImportedLayer[], opts: ImportOptions): Promise<RefReport[]> {
+async function commitImport(c: Commit, img: ResolvedImage, layers: readonly ImportedLayer[], opts: ImportOptions): Promise<RefReport[]> {
+    const { root, wsFile, doc, stateDir } = c;
     let chain: Awaited<ReturnType<typeof openBlobChain>>;
     try {
+        // Refuse before touching any ref record if another process committed one of our ids.
+        await c.store.lock.withLock(async () => mergedWorkspaceFile(c));
         chain = await openBlobChain(buildWorkspace(root, wsFile, doc), stateDir);
         for (const [i, l] of layers.entries()) {
             opts.onProgress?.({ layer: i, layers: layers.length, phase: "record", ref: l.ref });
@@ -262,7 +265,13 @@ async function commitImport(root: string, wsFile: string, doc: WorkspaceFile, st
             // NOTE: for eStargz the config's diffID covers the TOC too (D'), as BuildKit records it.
             await chain.setBlob(ref, { digest: l.blob.digest, mediaType: l.blob.mediaType, size: l.blob.size, annotations, buildkitComparable: false }, l.diffID, whiteoutTime);
         }
-        await writeFileAtomic(wsFile, `${JSON.stringify(doc, null, 2)}\n`);
+        // The commit: re-read under the store lock (imports with other --id prefixes may have
+        // committed since we read it) and append our refs, so no other import's refs are lost
+        // and a rollback (which reads it under the same lock) sees every committed ref.
+        await c.store.lock.withLock(async () => {
+            const merged = await mergedWorkspaceFile(c);
+            await writeFileAtomic(wsFile, `${JSON.stringify(merged, null, 2)}\n`);
+        });
     } catch (err) {
         for (const l of layers) await fsp.rm(path.join(root, l.snapshot), { recursive: true, force: true });
         throw err;
@@ -271,6 +280,49 @@ async function commitImport(root: string, wsFile: string, doc: WorkspaceFile, st
     const engine = new WorkspaceEngine(chain.workspace, stateDir, chain);
     await engine.computeBlobChain(layers[layers.length - 1]!.ref, { createIfNeeded: false, signal: opts.signal });
     return Promise.all(layers.map((l) => engine.report(l.ref)));
+}
+
+interface Commit {
+    readonly root: string;
+    readonly wsFile: string;
+    /** The workspace as read before the import, with the new refs appended. */
+    readonly doc: WorkspaceFile;
+    /** The new refs. */
+    readonly refs: readonly RefSpec[];
+    readonly store: ContentStore;
+    readonly stateDir: string;
+}
+
+/**
+ * Store lock held. layerscope.json as it is now with the new refs appended; AlreadyExists if it
+ * now names one of them, FailedPrecondition if its snapshotter changed.
+ */
+async function mergedWorkspaceFile(c: Commit): Promise<WorkspaceFile> {
+    let text: string | null;
+    try {
+        text = await fsp.readFile(c.wsFile, "utf8");
+    } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw fromSystemError(err, c.wsFile, "re-reading the workspace file to commit the import");
+        text = null;
+    }
+    const now = text === null ? null : parseWorkspaceFile(text, c.wsFile);
+    if (now && now.snapshotter !== c.doc.snapshotter) {
+        throw new EngineError(
+            "FailedPrecondition",
+            `${c.wsFile}: the workspace's snapshotter became ${now.snapshotter} during the import (this import is ${c.doc.snapshotter}); import into another workspace`,
+            { path: c.wsFile, reason: "snapshotter-mismatch" },
+        );
+    }
+    const taken = new Set(now?.refs.map((r) => r.id) ?? []);
+    const clash = c.refs.find((r) => taken.has(r.id));
+    if (clash) {
+        throw new EngineError(
+            "AlreadyExists",
+            `${c.wsFile}: another process added a ref ${JSON.stringify(clash.id)} during this import; nothing was imported, import again with another --id prefix`,
+            { path: c.wsFile, ref: clash.id, reason: "ref-exists" },
+        );
+    }
+    return { snapshotter: c.doc.snapshotter, refs: [...(now?.refs ?? []), ...c.refs] };
 }
 
 // Off the event loop: spawning blocks the calling thread until the child has exec'd.
