@@ -9,11 +9,22 @@
  * Pure: no `vscode` import (tested in plain Node).
  */
 import { describeNameProfile, type ImageVerification, type ImageVerifyReport, type LayerVerdict, type VerifyReport } from "../../engine";
-import type { VerificationState as ViewState, VerificationView } from "../../protocol/viewModel";
 
-/** A verification the model keeps: the graph's view of it, minus the "not verified" state. */
-export type VerificationState = Exclude<ViewState, "unverified">;
-export type VerificationRecord = Omit<VerificationView, "state"> & { readonly state: VerificationState };
+export type VerificationState = "verified" | "different-compressor" | "different-writer" | "content-differs";
+
+export interface VerificationRecord {
+    readonly state: VerificationState;
+    /** The verdict in the check's own words. */
+    readonly verdict: string;
+    /** Which check made it, for the details panel. */
+    readonly check: string;
+    /** ms since the Unix epoch. */
+    readonly at: number;
+    readonly explanation: readonly string[];
+    readonly whiteoutTime: string;
+    readonly nameLookup: string;
+    readonly writerTraits: readonly string[];
+}
 
 export function stateOfVerdict(v: LayerVerdict): VerificationState {
     switch (v) {
