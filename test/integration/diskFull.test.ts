@@ -9,7 +9,7 @@
  * data, the layer tar written by the digest worker, snapshot copies (import) and the records.
  * Skips without root or mount.
  *
- * EIO: see the note at the end of this file for what could not be tested here.
+ * EIO: test/integration/diskIoError.test.ts (same checks, a loop device shrunk under ext4).
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -185,9 +185,6 @@ describe("disk full (ENOSPC) during compute, convert and import", { skip: skip ?
     }
 });
 
-// NOTE (EIO): not produced on a real device here. The kernel of this machine has no
-// device-mapper (`dmsetup create ... --table "0 N error"` fails: "/dev/mapper/control: open
-// failed: No such device"), so dm-error/dm-flakey cannot be set up. A loop device (ext4) over a
-// sparse file on a full tmpfs was tried too: the kernel logs error -5 but hands the writer
-// ENOSPC, which the sweep above already covers. What EIO gets (code Io, reason io-error, path,
-// advice) is checked in test/unit/ioErrors.test.ts; it takes the same write paths as ENOSPC.
+// NOTE (EIO): this machine's kernel has no device-mapper (no dm-error/dm-flakey), and a loop
+// device over a full tmpfs hands the writer ENOSPC, not EIO. Real EIO comes from shrinking a loop
+// device under a mounted filesystem: test/integration/diskIoError.test.ts.

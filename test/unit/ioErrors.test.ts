@@ -1,8 +1,7 @@
 /**
  * System errors from writes become EngineErrors that say what happened, which path, and what to
- * do, with a stable data.reason (the ENOSPC sweep in test/integration/diskFull.test.ts drives
- * real ENOSPC through every write path; EIO and EROFS could not be produced on a real device
- * here, see the note at the end of that file).
+ * do, with a stable data.reason (real ENOSPC and EIO through the write paths: the sweeps in
+ * test/integration/diskFull.test.ts and diskIoError.test.ts; EROFS only here).
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
