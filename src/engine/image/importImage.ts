@@ -252,6 +252,7 @@ async function commitImport(c: Commit, img: ResolvedImage, layers: readonly Impo
     const { root, wsFile, doc, stateDir } = c;
     let chain: Awaited<ReturnType<typeof openBlobChain>>;
     try {
+        if (layers.length > 0) await syncFilesystem(root);
         // Refuse before touching any ref record if another process committed one of our ids.
         await c.store.lock.withLock(async () => mergedWorkspaceFile(c));
         chain = await openBlobChain(buildWorkspace(root, wsFile, doc), stateDir);
@@ -392,12 +393,32 @@ async function copyParent(parent: string, tmp: string, final: string, signal?: A
         await execFileAsync("cp", ["-a", "--reflink=auto", "--", `${parent}/.`, tmp], { maxBuffer: 1 << 20, signal });
     } catch (err) {
         if ((err as { code?: unknown }).code === "ABORT_ERR") throw new EngineError("Canceled", "canceled", { path: final });
-        const stderr = String((err as { stderr?: unknown }).stderr ?? "").trim();
-        const code = /No space left on device/.test(stderr) ? "ENOSPC" : /Input\/output error/.test(stderr) ? "EIO" : /Read-only file system/.test(stderr) ? "EROFS" : undefined;
-        const action = `copying the parent snapshot ${parent} (cp -a: ${stderr.split("\n")[0]})`;
-        if (code) throw fromSystemError(Object.assign(new Error(stderr), { code }), final, action);
-        throw new EngineError("Io", `${final}: failed ${action}`, { path: final }, { cause: err });
+        throw toolError(err, final, `copying the parent snapshot ${parent}`, "cp -a");
     }
+}
+
+/**
+ * syncfs(2) of the filesystem holding the snapshots (`sync -f`, GNU coreutils), before
+ * layerscope.json names them. Neither applyLayer nor `cp -a` fsyncs the files it writes, so
+ * without this a write the disk lost (EIO at writeback) would go unnoticed and the workspace
+ * would commit refs whose files are not what the layers say. One call flushes the whole import,
+ * and since Linux 5.8 it reports writeback errors no one has seen yet, even from before it ran.
+ */
+async function syncFilesystem(dir: string): Promise<void> {
+    try {
+        await execFileAsync("sync", ["-f", "--", dir], { maxBuffer: 1 << 20 });
+    } catch (err) {
+        throw toolError(err, dir, "syncing the imported snapshots to disk", "sync -f");
+    }
+}
+
+/** A failed tool run as an EngineError: ENOSPC, EIO and EROFS as such, else its first line. */
+function toolError(err: unknown, where: string, what: string, tool: string): EngineError {
+    const stderr = String((err as { stderr?: unknown }).stderr ?? "").trim();
+    const code = /No space left on device/.test(stderr) ? "ENOSPC" : /Input\/output error/.test(stderr) ? "EIO" : /Read-only file system/.test(stderr) ? "EROFS" : undefined;
+    const action = `${what} (${tool}: ${stderr.split("\n")[0]})`;
+    if (code) return fromSystemError(Object.assign(new Error(stderr), { code }), where, action);
+    return new EngineError("Io", `${where}: failed ${action}`, { path: where }, { cause: err });
 }
 
 function checkDiffID(r: ApplyResult, layer: ImageLayer, where: string): void {
