@@ -12,6 +12,8 @@ import { isEngineError } from "../../src/engine/errors";
 import { Xxh64, xxh64 } from "../../src/engine/compression/xxh64";
 import { FRAME_INPUT } from "../../src/engine/compression/zstdEncoder";
 import { parseFrameHeader } from "../../src/engine/compression/zstdFrame";
+import { toZstdEncoderLevel, ZSTD_NATIVE_LEVEL } from "../../src/engine/compression/levels";
+import { zstdCompress } from "../../src/engine/compression/zstdNative";
 import { decode, encode, hasTool, randomBytes, runTool, sha256, textBytes } from "../helpers/compressionKit";
 
 const NO_ZSTD = hasTool("zstd") ? false : "Debian's zstd is not installed (apt-get install zstd)";
@@ -88,6 +90,29 @@ describe("zstd encoder", () => {
             });
         }
     }
+
+    it("compresses at the libzstd level standing in for BuildKit's speed (the binding's default is not used)", async () => {
+        // Real source text (TypeScript's compiler, pinned by the lockfile): levels rank as they do on layers.
+        const input = fs.readFileSync(require.resolve("typescript/lib/typescript.js")).subarray(0, 3 << 20);
+        assert.equal(input.length, 3 << 20);
+        const sizes: number[] = [];
+        // BuildKit levels 1, default, 7 and 9: SpeedFastest, SpeedDefault, SpeedBetterCompression, SpeedBestCompression.
+        for (const level of [1, undefined, 7, 9]) {
+            const native = ZSTD_NATIVE_LEVEL[toZstdEncoderLevel(level)];
+            const { blob } = await encode({ type: "zstd", level }, input);
+            const [frame] = frames(blob);
+            assert.equal(frame!.length, blob.length, "one frame");
+            // The frame's blocks are libzstd's at that level: the same bytes as a direct call, past
+            // the header (ours adds the content size) and before the checksum (ours adds it).
+            const direct = await zstdCompress(input, native);
+            const h = parseFrameHeader(direct.subarray(0, 18));
+            const hb = parseFrameHeader(blob.subarray(0, 18));
+            assert.ok(blob.subarray(hb.headerSize, blob.length - 4).equals(direct.subarray(h.headerSize)), `level ${level ?? "default"} → libzstd ${native}`);
+            sizes.push(blob.length);
+        }
+        // Each speed really is a different level: fastest is the largest, best the smallest.
+        assert.ok(sizes[0]! > sizes[1]! && sizes[1]! > sizes[2]! && sizes[2]! > sizes[3]!, `sizes ${sizes.join(", ")}`);
+    });
 
     it("cuts the tar into independent 4 MiB frames, each with its content size and checksum", async () => {
         const input = textBytes(2 * FRAME_INPUT + 12345);

@@ -11,7 +11,7 @@
  * window plus one block. fzstd skips content checksums, so they are checked here (XXH64), along
  * with the declared content size.
  */
-import { decompress } from "@mongodb-js/zstd";
+import { zstdDecompress as decompress } from "./zstdNative";
 import { Decompress as FzstdDecompress } from "fzstd";
 import { EngineError } from "../errors";
 import { ByteQueue } from "./byteQueue";

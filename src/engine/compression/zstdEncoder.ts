@@ -13,7 +13,7 @@
  * input and the level, never on timing or core count. The checksum of each frame is computed
  * here while its compression runs. Compressed bytes differ from klauspost's (spec §7.5).
  */
-import { compress } from "@mongodb-js/zstd";
+import { zstdCompress } from "./zstdNative";
 import { availableParallelism } from "node:os";
 import type { ByteSink } from "../archive/tarStream";
 import { EngineError } from "../errors";
@@ -97,7 +97,7 @@ export class ZstdEncoder extends StreamEncoder {
 
     /** One frame's bytes: header with content size, the body, the XXH64 checksum. */
     private async compressFrame(input: Buffer): Promise<Buffer[]> {
-        const compressed = compress(input, this.level);
+        const compressed = zstdCompress(input, this.level);
         compressed.catch(() => undefined);
         const sum = xxh64(input)[1];
         let frame: Buffer;
