@@ -28,6 +28,17 @@ let live = 0;
 const idle: Worker[] = [];
 const waiting: Array<(w: Worker) => void> = [];
 
+/**
+ * A worker's young generation is capped: its allocations are short-lived (a reply's bytes,
+ * token arrays), and V8 otherwise grows each worker's semi-spaces to 16 MiB apiece, ~18 MiB of
+ * RSS per worker for no speed (the bench's eStargz case: 212 → 194 MiB peak, same CPU time).
+ */
+const YOUNG_GENERATION_MB = 4;
+
+function newWorker(): Worker {
+    return new Worker(WORKER_FILE, { resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
+}
+
 /** Whether the worker script is there (an unusual bundle may lack it: then work stays here). */
 export function goflateWorkersAvailable(): boolean {
     available ??= existsSync(WORKER_FILE);
@@ -43,7 +54,7 @@ export function acquireGoflateWorker(): Promise<Worker> {
     }
     if (live < MAX_WORKERS) {
         live++;
-        return Promise.resolve(new Worker(WORKER_FILE));
+        return Promise.resolve(newWorker());
     }
     return new Promise((resolve) => waiting.push(resolve));
 }
@@ -70,6 +81,6 @@ export function discardGoflateWorker(w: Worker): void {
     const next = waiting.shift();
     if (next !== undefined) {
         live++;
-        next(new Worker(WORKER_FILE));
+        next(newWorker());
     }
 }
