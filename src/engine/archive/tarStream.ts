@@ -80,6 +80,14 @@ export class TarStream {
         return n;
     }
 
+    /** `fill` with a read that completes later (the thread pool's `fs.read`). */
+    async fillAsync(length: number, read: (buf: Buffer, offset: number, length: number) => Promise<number>): Promise<number> {
+        const block = await this.current();
+        const n = await read(block, this.used, Math.min(length, block.length - this.used));
+        this.used += n;
+        return n;
+    }
+
     /** Free bytes in the current block (after waiting for it, if it is still in use). */
     async room(): Promise<number> {
         const block = await this.current();
