@@ -194,14 +194,14 @@ describe("ChangeSetTree", () => {
  * change is its mtime; an xattr other than security.capability) is not in the layer, so LOWER's
  * version stays.
  */
-function layerApplied(lower: DirTree, upper: DirTree, opts: DescribeOptions): Map<string, string> {
+async function layerApplied(lower: DirTree, upper: DirTree, opts: DescribeOptions): Promise<Map<string, string>> {
     const want = describeReader(upper, opts);
     const low = describeReader(lower, opts);
     for (const key of want.keys()) {
         const rel = Buffer.from(key, "latin1");
         const ls = lower.lstat(rel);
         const us = upper.lstat(rel)!;
-        if (ls && sameFile({ tree: lower, path: rel, stat: ls }, { tree: upper, path: rel, stat: us })) {
+        if (ls && (await sameFile({ tree: lower, path: rel, stat: ls }, { tree: upper, path: rel, stat: us }))) {
             want.set(key, low.get(key)!);
         }
     }
@@ -245,7 +245,7 @@ describe("random tree pairs: views show UPPER", () => {
             // Change sets show UPPER up to what a layer does not record, and diff exactly like UPPER.
             const want = await writeDiff({ lower, upper });
             const loose = { dirMtimes: false };
-            const expected = layerApplied(lower, upper, loose);
+            const expected = await layerApplied(lower, upper, loose);
             for (const cs of [await ChangeSetTree.fromTrees(lower, upper), await ChangeSetTree.fromUpperdir(upperdir, lower)]) {
                 const view = new MergedTree([lower, cs]);
                 assert.deepEqual(diffDescriptions(expected, describeReader(view, loose)), []);

@@ -100,7 +100,7 @@ export async function doubleWalkDiff(
             } else {
                 kind = "modify";
                 path = f2!.path;
-                const same = sameFile(
+                const same = await sameFile(
                     { tree: lower, path: f1!.treePath, stat: f1!.stat },
                     { tree: upper, path: f2!.treePath, stat: f2!.stat },
                 );

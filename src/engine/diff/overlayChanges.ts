@@ -66,7 +66,7 @@ export async function overlayChanges(
             kind = "delete";
         } else if (lowerStat) {
             kind = "modify";
-            if (sameFile({ tree: lower, path, stat: lowerStat }, { tree: upperdir, path: treePath, stat })) {
+            if (await sameFile({ tree: lower, path, stat: lowerStat }, { tree: upperdir, path: treePath, stat })) {
                 record = false;
             }
         } else {

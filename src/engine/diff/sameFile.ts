@@ -5,6 +5,7 @@
 import { type FileStat, isDir, isSymlink } from "../fs/fileStat";
 import type { TreeReader } from "../fs/tree";
 import { floorDiv, NS_PER_SECOND } from "../util/bigint";
+import { Yielder } from "../util/yielder";
 
 export interface Entry {
     readonly tree: TreeReader;
@@ -23,7 +24,7 @@ function capabilities(e: Entry): Buffer {
     return e.tree.getxattr(e.path, "security.capability") ?? Buffer.alloc(0);
 }
 
-export function sameFile(a: Entry, b: Entry): boolean {
+export async function sameFile(a: Entry, b: Entry): Promise<boolean> {
     // os.SameFile: same device and inode.
     if (a.stat.dev === b.stat.dev && a.stat.ino === b.stat.ino) {
         return true;
@@ -59,17 +60,21 @@ export function sameFile(a: Entry, b: Entry): boolean {
     return n1 === n2;
 }
 
-const compareBufs = [Buffer.allocUnsafeSlow(COMPARE_CHUNK), Buffer.allocUnsafeSlow(COMPARE_CHUNK)] as const;
-
-function compareFileContent(a: Entry, b: Entry): boolean {
+/** Reads both files chunk by chunk, giving the event loop a turn between chunks of a big one. */
+async function compareFileContent(a: Entry, b: Entry): Promise<boolean> {
     const fa = a.tree.openFile(a.path, a.stat);
     try {
         const fb = b.tree.openFile(b.path, b.stat);
         try {
-            const [ba, bb] = compareBufs;
+            // Buffers of this call's own: differs of a chain run side by side and yield here.
+            const chunk = Number(a.stat.size) + 1 < COMPARE_CHUNK ? Number(a.stat.size) + 1 : COMPARE_CHUNK;
+            const ba = Buffer.allocUnsafe(chunk);
+            const bb = Buffer.allocUnsafe(chunk);
+            const yielder = new Yielder();
             for (let pos = 0; ; ) {
-                const na = fa.readSync(ba, 0, COMPARE_CHUNK, pos);
-                const nb = fb.readSync(bb, 0, COMPARE_CHUNK, pos);
+                await yielder.maybeYield();
+                const na = fa.readSync(ba, 0, chunk, pos);
+                const nb = fb.readSync(bb, 0, chunk, pos);
                 if (na !== nb || ba.compare(bb, 0, nb, 0, na) !== 0) {
                     return false;
                 }
