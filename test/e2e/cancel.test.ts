@@ -12,7 +12,7 @@ import { after, before, describe, it } from "node:test";
 import {
     cliRefs, installVsix, keepLog, LAYERSCOPE_CONTAINER, launchBrowser, makeSandbox, openWorkbench, packageExtension,
     pickQuickItem, readEvents, removeSandbox, runCommand, screenshot, startServer, toast, viewPane, waitForEvent,
-    type Browser, type Sandbox, type Server,
+    type Browser, type Sandbox, type Server, watchFailures,
 } from "./harness";
 
 const FILES = 64;
@@ -57,10 +57,13 @@ describe("Cancel of a long compute in VS Code", () => {
         await openWorkbench(browser.page, server.url, workspace);
     });
 
+    const failures = watchFailures("cancel", () => browser?.page);
+
     after(async () => {
-        await browser?.close();
+        const failed = failures.failed();
+        await browser?.close(failed ? "cancel" : undefined);
         await server?.stop();
-        keepLog(server, "cancel");
+        keepLog(server, "cancel", failed ? sandbox : undefined);
         removeSandbox(sandbox);
     });
 

@@ -14,6 +14,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium, type BrowserContext, type Frame, type Locator, type Page } from "playwright-core";
+import { afterEach } from "node:test";
 import { ensureCodeServer } from "./install";
 import type { OperationEvent } from "../../src/extension/model/hostApi";
 
@@ -207,6 +208,8 @@ export async function startServer(sandbox: Sandbox, opts: { port?: number; env?:
         "--auth", "none",
         "--disable-telemetry", "--disable-update-check", "--disable-workspace-trust",
         "--disable-getting-started-override", "--disable-proxy", "--ignore-last-opened",
+        // Diagnostics: e.g. LAYERSCOPE_E2E_LOG_LEVEL=trace (server, extension hosts, workbench).
+        ...(process.env.LAYERSCOPE_E2E_LOG_LEVEL ? ["--log", process.env.LAYERSCOPE_E2E_LOG_LEVEL] : []),
     ], {
         detached: true, // its own process group: stop() ends extension hosts and watchers too
         stdio: ["ignore", out, out],
@@ -252,7 +255,13 @@ export interface Browser {
     readonly offHost: string[];
     /** Uncaught errors in the workbench page or a webview. */
     readonly pageErrors: string[];
-    close(): Promise<void>;
+    /** The pages' console messages, timestamped (kept with a failed run's artifacts). */
+    readonly console: string[];
+    /**
+     * Closes the browser. With `keepAs`, the Playwright trace (screenshots and DOM snapshots of
+     * every action; open it with `npx playwright show-trace`) and the console go to the artifacts.
+     */
+    close(keepAs?: string): Promise<void>;
 }
 
 function isLocal(url: string): boolean {
@@ -270,9 +279,21 @@ export async function launchBrowser(viewport = { width: 1600, height: 1000 }): P
         // Chromium's crash handler writes ~/.config/chromium whatever the profile dir is.
         env: { ...process.env, XDG_CONFIG_HOME: profile },
     });
+    // A failed run keeps what the page looked like at every step (LAYERSCOPE_E2E_TRACE=0: off).
+    const tracing = process.env.LAYERSCOPE_E2E_TRACE !== "0";
+    if (tracing) await context.tracing.start({ screenshots: true, snapshots: true });
+    if (process.env.LAYERSCOPE_E2E_FOCUSLOG) {
+        // Diagnostics: every focus change in every frame, to the console log.
+        await context.addInitScript(`for (const t of ["focusin", "focusout"]) window.addEventListener(t, (e) => {
+            const d = (el) => el ? el.tagName + (el.id ? "#" + el.id : "") + (typeof el.className === "string" && el.className ? "." + el.className.trim().split(/\\s+/).slice(0, 3).join(".") : "") : "-";
+            console.debug("[focus] " + t + " " + location.pathname.slice(-40) + " target=" + d(e.target) + " related=" + d(e.relatedTarget));
+        }, true);`);
+    }
     const page = context.pages()[0] ?? await context.newPage();
     const offHost: string[] = [];
     const pageErrors: string[] = [];
+    const consoleLines: string[] = [];
+    context.on("console", (msg) => consoleLines.push(`${new Date().toISOString()} ${msg.type()} ${msg.text()}`));
     // Webview resources are requested as https://*.vscode-cdn.net/... but answered by the
     // webview's service worker from the server, never by the network.
     context.on("requestfinished", (req) => {
@@ -290,7 +311,13 @@ export async function launchBrowser(viewport = { width: 1600, height: 1000 }): P
         page,
         offHost,
         pageErrors,
-        close: async () => {
+        console: consoleLines,
+        close: async (keepAs) => {
+            if (keepAs) {
+                mkdirSync(artifactsDir, { recursive: true });
+                writeFileSync(join(artifactsDir, `${keepAs}.console.log`), consoleLines.join("\n") + "\n");
+            }
+            if (tracing) await context.tracing.stop(keepAs ? { path: join(artifactsDir, `${keepAs}.trace.zip`) } : {}).catch(() => undefined);
             await context.close().catch(() => undefined);
             rmSync(profile, { recursive: true, force: true });
         },
@@ -314,7 +341,7 @@ export async function openWorkbench(page: Page, serverUrl: string, folder: strin
     return Date.now() - started;
 }
 
-const QUICK_INPUT = ".quick-input-widget .quick-input-box input";
+export const QUICK_INPUT = ".quick-input-widget .quick-input-box input";
 
 /**
  * Runs a command through the palette by its visible "Category: Title". A palette opened before the
@@ -328,6 +355,7 @@ export async function runCommand(page: Page, title: string): Promise<void> {
         has: page.locator(".label-name", { hasText: new RegExp(`^${escapeRegExp(title)}$`) }),
     }).first();
     const deadline = Date.now() + 60_000;
+    await leaveWebview(page);
     for (;;) {
         await page.keyboard.press("F1");
         await input.waitFor({ state: "visible" });
@@ -348,6 +376,26 @@ export async function runCommand(page: Page, title: string): Promise<void> {
         const el = document.querySelector(${JSON.stringify(QUICK_INPUT)});
         return !el || el.offsetParent === null || !el.value.startsWith(">");
     })()`);
+}
+
+/**
+ * Moves the keyboard focus out of a webview (to the active editor's tab) if one has it. When the
+ * palette closes, the workbench gives the focus back to what had it before; a webview takes it
+ * back asynchronously (a 'focus' message to its frame, after a 50 ms debounce), so a quick pick
+ * the command shows meanwhile loses the focus and closes at once (VS Code issue #75209, seen here:
+ * Open in Explorer's ref picker shown and hidden within 25 ms after a click in the graph).
+ */
+async function leaveWebview(page: Page): Promise<void> {
+    const moved = await page.evaluate(`(() => {
+        if (document.activeElement?.tagName !== "IFRAME") return false;
+        const tab = document.querySelector(".editor-group-container.active .tabs-container .tab.active");
+        if (!tab) return false;
+        tab.focus();
+        return true;
+    })()`);
+    if (moved) {
+        await page.waitForFunction(`document.activeElement?.matches(".editor-group-container.active .tabs-container .tab.active") === true`);
+    }
 }
 
 /** The open quick pick's rows (their visible text). */
@@ -468,11 +516,41 @@ export async function screenshot(page: Page, name: string): Promise<string> {
     return file;
 }
 
-/** Keeps the server log next to the screenshots (for a failed run). */
-export function keepLog(server: Server | undefined, name: string): void {
+/**
+ * Keeps the server log next to the screenshots; with `sandbox`, also the server's log folder
+ * (remote agent, extension host, and the extension's output channel: exthost*\/output_logging_*).
+ */
+export function keepLog(server: Server | undefined, name: string, sandbox?: Sandbox): void {
     if (!server || !existsSync(server.logFile)) return;
     mkdirSync(artifactsDir, { recursive: true });
     cpSync(server.logFile, join(artifactsDir, `${name}.code-server.log`));
+    if (!sandbox) return;
+    rmSync(join(artifactsDir, `${name}.logs`), { recursive: true, force: true });
+    const logs = join(sandbox.userData, "logs");
+    if (existsSync(logs)) cpSync(logs, join(artifactsDir, `${name}.logs`), { recursive: true });
+    // Untitled multi-root workspaces the workbench created (Open in Explorer).
+    const workspaces = join(sandbox.userData, "User/Workspaces");
+    if (existsSync(workspaces)) cpSync(workspaces, join(artifactsDir, `${name}.logs/Workspaces`), { recursive: true });
+}
+
+/**
+ * Failure evidence for the enclosing describe(): a screenshot when a test fails (named after the
+ * test), and `failed()` for the after() hook, which then keeps the trace, console and logs. A
+ * describe whose before() failed ran no test: that counts as failed too.
+ */
+export function watchFailures(name: string, page: () => Page | undefined): { failed(): boolean } {
+    let failed = false;
+    let ran = 0;
+    afterEach(async (t) => {
+        ran++;
+        // TestContext.passed (Node >= 20.12) is missing from @types/node 20.19's declarations.
+        if ((t as unknown as { passed?: boolean }).passed !== false) return;
+        failed = true;
+        const p = page();
+        const slug = t.name.replace(/[^A-Za-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 60);
+        if (p) await screenshot(p, `${name}-FAILED-${slug}`).catch(() => undefined);
+    });
+    return { failed: () => failed || ran === 0 };
 }
 
 // ------------------------------------------------------------------------------ extension events

@@ -11,7 +11,7 @@ import { after, before, describe, it } from "node:test";
 import {
     chooseFolder, cliPath, installVsix, keepLog, launchBrowser, makeSandbox, materializeSample, openWorkbench,
     packageExtension, pickQuickItem, removeSandbox, runCommand, screenshot, startServer, toast,
-    type Browser, type Sandbox, type Server,
+    type Browser, type Sandbox, type Server, watchFailures,
 } from "./harness";
 import { ensureCodeServer } from "./install";
 
@@ -39,10 +39,13 @@ describe("the packaged extension in VS Code (code-server)", () => {
         browser = await launchBrowser();
     });
 
+    const failures = watchFailures("smoke", () => browser?.page);
+
     after(async () => {
-        await browser?.close();
+        const failed = failures.failed();
+        await browser?.close(failed ? "smoke" : undefined);
         await server?.stop();
-        keepLog(server, "smoke");
+        keepLog(server, "smoke", failed ? sandbox : undefined);
         removeSandbox(sandbox);
         console.log(`# e2e smoke timings ${JSON.stringify(timings)}`);
     });

@@ -11,7 +11,7 @@ import type { Frame, Locator, Page } from "playwright-core";
 import {
     clearNotifications, cliRefs, findWebviewFrame, installVsix, keepLog, LAYERSCOPE_CONTAINER, launchBrowser, makeSandbox, materializeSample,
     openWorkbench, packageExtension, pickQuickItem, removeSandbox, runCommand, screenshot,
-    startServer, toast, viewPane, waitForEvent, type Browser, type CliRef, type Sandbox, type Server,
+    startServer, toast, viewPane, waitForEvent, type Browser, type CliRef, type Sandbox, type Server, watchFailures,
 } from "./harness";
 
 const ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd";
@@ -107,10 +107,13 @@ describe("the sample workspace in VS Code: Refs tree, commands, ref graph", () =
         timings.workbenchReadyMs = await openWorkbench(page, server.url, workspace);
     });
 
+    const failures = watchFailures("workspace", () => browser?.page);
+
     after(async () => {
-        await browser?.close();
+        const failed = failures.failed();
+        await browser?.close(failed ? "workspace" : undefined);
         await server?.stop();
-        keepLog(server, "workspace");
+        keepLog(server, "workspace", failed ? sandbox : undefined);
         removeSandbox(sandbox);
         console.log(`# e2e workspace timings ${JSON.stringify(timings)}`);
     });
