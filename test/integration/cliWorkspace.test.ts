@@ -8,6 +8,8 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { randomBytes, textBytes } from "../helpers/compressionKit";
+import { tarOf } from "../helpers/tarBuilder";
 
 const root = join(__dirname, "..", "..", "..");
 const cli = join(root, "dist", "cli.js");
@@ -84,6 +86,20 @@ describe("layerscope workspace commands on the sample", () => {
         const r = run("verify", ws, "--json");
         assert.equal(r.status, 1);
         assert.ok(r.json.checks.some((c: { ok: boolean; what: string }) => !c.ok && c.what.includes(app.blob.digest)));
+    });
+
+    it("compress of a tar cut inside a large file, to eStargz: exit 1 with the cause, and the process ends", () => {
+        const tar = join(work, "cut.tar");
+        const whole = tarOf([
+            { name: "a", data: randomBytes(3 << 20, 7) },
+            { name: "b", data: textBytes(5 << 20) },
+        ]);
+        writeFileSync(tar, whole.subarray(0, whole.length - (2 << 20) - 1024));
+        const r = spawnSync(process.execPath, [cli, "compress", tar, "--compression", "estargz"], { encoding: "utf8", timeout: 120_000 });
+        // Before the fix the error was printed and a goflate worker, still held, kept the CLI alive.
+        assert.equal(r.signal, null, "the CLI ended by itself");
+        assert.equal(r.status, 1, r.stderr);
+        assert.match(r.stderr, /^layerscope compress: .*unexpected EOF/);
     });
 
     it("rejects an unknown ref and a bad compression with one line and exit codes 1 / 2", () => {

@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { after, describe, it } from "node:test";
 import { isEngineError } from "../../src/engine/errors";
 import { goJsonString } from "../../src/engine/compression/estargz/goJson";
+import { goflatePoolState } from "../../src/engine/compression/goflate/workerPool";
 import { formatModtime } from "../../src/engine/compression/estargz/modtime";
 import { encode, decode, randomBytes, sha256, textBytes } from "../helpers/compressionKit";
 import { estargzToc, gzipMembers } from "../helpers/gzipMembers";
@@ -147,6 +148,22 @@ describe("eStargz input checks", () => {
             await assert.rejects(encode({ type: "estargz" }, tar), (e) => isEngineError(e, code as never));
         });
     }
+
+    it("fails a tar cut inside a large file at its end, giving every goflate worker back", async () => {
+        // Members past 64 KiB run on pooled workers; the cut is only seen when the input ends.
+        const tar = tarOf([
+            { name: "a", data: randomBytes(3 << 20, 7) },
+            { name: "b", data: textBytes(5 << 20) },
+        ]);
+        await assert.rejects(encode({ type: "estargz" }, tar.subarray(0, tar.length - (2 << 20) - 1024), { chunk: 256 * 1024 }), (e) =>
+            isEngineError(e, "Corrupt"),
+        );
+        // Let the aborted jobs settle (worker terminations, replies in flight).
+        await new Promise((r) => setTimeout(r, 200));
+        // A worker whose member was aborted is ended (live drops); none may stay held.
+        const pool = goflatePoolState();
+        assert.deepEqual(pool, { live: pool.live, idle: pool.live, waiting: 0 }, "no worker held by the failed blob");
+    });
 
     it("passes odd endings through unchanged (no end blocks, one zero block, trailing bytes)", async () => {
         const entry = { name: "f", data: textBytes(1000) };

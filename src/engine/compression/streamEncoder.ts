@@ -35,8 +35,14 @@ export abstract class StreamEncoder implements BlobEncoder {
             throw finishedError();
         }
         this.finished = true;
-        await this.queue.run(() => this.close());
-        await this.queue.drain();
+        try {
+            await this.queue.run(() => this.close());
+            await this.queue.drain();
+        } catch (err) {
+            // A failed finish lets go of what abort would (workers, frames in flight).
+            this.abort(err);
+            throw err;
+        }
         return {
             annotations: {},
             uncompressedSize: this.size,

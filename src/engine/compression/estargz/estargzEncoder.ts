@@ -106,20 +106,27 @@ export class EStargzEncoder implements BlobEncoder, TarScanHandler {
         }
         this.finished = true;
         let tocDigest = "";
-        await this.queue.run(async () => {
-            this.scanner.end();
-            if (this.members.opened === 0) {
-                // appendTar's final io.Copy ends in a Write of nothing, which still opens a
-                // member when none is open: an empty input tar gives one empty member first.
-                this.member = await this.members.open();
-            }
-            await this.closeMember();
-            // Every member in the blob: every offset known, the whole TOC released.
-            await this.members.drain();
-            this.flushToc();
-            tocDigest = await this.writeTocAndFooter(this.out.bytes);
-        });
-        await this.queue.drain();
+        try {
+            await this.queue.run(async () => {
+                this.scanner.end();
+                if (this.members.opened === 0) {
+                    // appendTar's final io.Copy ends in a Write of nothing, which still opens a
+                    // member when none is open: an empty input tar gives one empty member first.
+                    this.member = await this.members.open();
+                }
+                await this.closeMember();
+                // Every member in the blob: every offset known, the whole TOC released.
+                await this.members.drain();
+                this.flushToc();
+                tocDigest = await this.writeTocAndFooter(this.out.bytes);
+            });
+            await this.queue.drain();
+        } catch (err) {
+            // A truncated tar fails here, at its end: members still holding a goflate worker
+            // must give it back (a referenced worker kept the CLI from ever exiting).
+            this.abort(err);
+            throw err;
+        }
         const diffID = this.diff.digest();
         return {
             annotations: {

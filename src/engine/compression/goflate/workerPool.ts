@@ -39,6 +39,11 @@ function newWorker(): Worker {
     return new Worker(WORKER_FILE, { resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
 }
 
+/** Workers started, idle (referenced by no job) and jobs waiting for one: for tests and diagnostics. */
+export function goflatePoolState(): { live: number; idle: number; waiting: number } {
+    return { live, idle: idle.length, waiting: waiting.length };
+}
+
 /** Whether the worker script is there (an unusual bundle may lack it: then work stays here). */
 export function goflateWorkersAvailable(): boolean {
     available ??= existsSync(WORKER_FILE);
