@@ -91,11 +91,24 @@ describe("layer contents in VS Code: browse, open, diff, save", () => {
         return found;
     }
 
-    /** The text of the active (visible) editor, lines joined by "\n". */
-    async function editorText(scope = ".editor-instance"): Promise<string> {
-        const lines = page.locator(`${scope} .monaco-editor .view-lines`).first();
+    /** A diff side's text (trimmed) once it is `want`, or what it shows after 30 s. */
+    async function sideText(lines: Locator, want: string): Promise<string> {
+        let shown = "";
+        for (const deadline = Date.now() + 30_000; Date.now() < deadline; await page.waitForTimeout(100)) {
+            shown = text(await lines.innerText()).trim();
+            if (shown === want) break;
+        }
+        return shown;
+    }
+
+    /**
+     * The active (visible) editor's text (lines joined by "\n", trimmed) once it is `want`, or
+     * what it shows after 30 s: an editor opens before its model is read from the file system.
+     */
+    async function editorShows(want: string): Promise<string> {
+        const lines = page.locator(".editor-instance .monaco-editor .view-lines").first();
         await lines.waitFor();
-        return text(await lines.innerText());
+        return sideText(lines, want);
     }
 
     /**
@@ -167,13 +180,13 @@ describe("layer contents in VS Code: browse, open, diff, save", () => {
         await fileRow("server.js", 3).click();
         const tab = page.locator(".tabs-container .tab", { hasText: "server.js" }).first();
         await tab.waitFor();
-        assert.equal((await editorText()).trim(), snapshot("config", "app/server.js").trim());
+        assert.equal(await editorShows(snapshot("config", "app/server.js").trim()), snapshot("config", "app/server.js").trim());
         await page.locator("#status\\.editor\\.mode", { hasText: "JavaScript" }).waitFor();
         // Typing is refused: the layerscope: file system is read only.
         await page.locator(".editor-instance .monaco-editor .view-lines").first().click();
         await page.keyboard.type("x");
         await page.locator(".monaco-editor-overlaymessage", { hasText: /read-only/i }).waitFor();
-        assert.equal((await editorText()).trim(), snapshot("config", "app/server.js").trim());
+        assert.equal(await editorShows(snapshot("config", "app/server.js").trim()), snapshot("config", "app/server.js").trim());
         await screenshot(page, "contents-open-file");
     });
 
@@ -184,10 +197,12 @@ describe("layer contents in VS Code: browse, open, diff, save", () => {
         const diff = page.locator(".monaco-diff-editor").first();
         await diff.waitFor();
         await page.locator(".tabs-container .tab", { hasText: "server.js (app ↔ config)" }).first().waitFor();
-        const original = text(await diff.locator(".editor.original .view-lines").innerText());
-        const modified = text(await diff.locator(".editor.modified .view-lines").innerText());
-        assert.equal(original.trim(), snapshot("app", "app/server.js").trim());
-        assert.equal(modified.trim(), snapshot("config", "app/server.js").trim());
+        // The tab shows before both sides are read (each through the layerscope: file system,
+        // the original from app's merged view): a side is empty until its model resolves.
+        const original = await sideText(diff.locator(".editor.original .view-lines"), snapshot("app", "app/server.js").trim());
+        const modified = await sideText(diff.locator(".editor.modified .view-lines"), snapshot("config", "app/server.js").trim());
+        assert.equal(original, snapshot("app", "app/server.js").trim());
+        assert.equal(modified, snapshot("config", "app/server.js").trim());
         await clearNotifications(page);
         await screenshot(page, "contents-diff");
     });
@@ -228,7 +243,7 @@ describe("layer contents in VS Code: browse, open, diff, save", () => {
         assert.match(await root.innerText(), /app/);
         await expand(files().pane.locator('.monaco-list-row[aria-level="2"]', { has: page.locator(".label-name", { hasText: /^etc$/ }) }).last());
         await files().pane.locator('.monaco-list-row[aria-level="3"]', { has: page.locator(".label-name", { hasText: /^hostname$/ }) }).last().click();
-        assert.equal((await editorText()).trim(), snapshot("app", "etc/hostname").trim());
+        assert.equal(await editorShows(snapshot("app", "etc/hostname").trim()), snapshot("app", "etc/hostname").trim());
         await clearNotifications(page);
         await screenshot(page, "contents-merged-view");
     });
@@ -291,7 +306,7 @@ describe("layer contents in VS Code: browse, open, diff, save", () => {
         const env = page.locator('.explorer-folders-view .monaco-list-row[aria-level="3"]', { has: page.locator(".label-name", { hasText: /^\.env$/ }) }).last();
         await expandTo(app, env);
         await env.click();
-        assert.equal((await editorText()).trim(), snapshot("config", "app/.env").trim());
+        assert.equal(await editorShows(snapshot("config", "app/.env").trim()), snapshot("config", "app/.env").trim());
         await screenshot(page, "contents-explorer");
     });
 
