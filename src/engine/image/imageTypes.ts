@@ -172,12 +172,15 @@ export function checkConfig(doc: Record<string, unknown>, what: string): ImageCo
         throw corrupt(what, 'rootfs must be { "type": "layers", "diff_ids": [...] }', "bad-config");
     }
     const diffIds = rootfs.diff_ids.map((d, i) => checkDigestString(d, `${what} rootfs.diff_ids[${i}]`));
+    // history is optional and only described: entries that are not objects read as empty, and a
+    // history that is not an array is dropped (the spread below must not carry it through).
     let history: HistoryEntry[] | undefined;
     if (Array.isArray(doc.history)) {
         history = doc.history.map((h) => (isObject(h) ? (h as HistoryEntry) : {}));
     }
+    const { history: _given, ...rest } = doc;
     return {
-        ...doc,
+        ...rest,
         os: typeof doc.os === "string" ? doc.os : "",
         architecture: typeof doc.architecture === "string" ? doc.architecture : "",
         ...(typeof doc.variant === "string" ? { variant: doc.variant } : {}),
