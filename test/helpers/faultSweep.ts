@@ -10,6 +10,7 @@ import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { ReadOnlyGuard } from "./readOnlyGuard";
 import { Rng } from "./rng";
 import { blobDigests, leftovers, storeProblems } from "./storeInvariants";
 import { WorkspaceKit } from "./workspaceKit";
@@ -86,6 +87,8 @@ export class FaultSweep {
     readonly tried: Partial<Record<SweepOp, Tally>> = {};
     private readonly layout: string;
     private readonly want: Partial<Record<SweepOp, unknown>> = {};
+    /** The user's inputs (the workspace with its snapshot dirs, the OCI layout): read, never written. */
+    private inputs: ReadOnlyGuard | undefined;
 
     constructor(private readonly o: FaultSweepOptions) {
         this.layout = join(o.work, "layout");
@@ -111,6 +114,7 @@ export class FaultSweep {
         this.want.convert = digestsOf(ok(["convert", kit.dir, "--ref", "app", "--compression", "zstd", "--state", ref, "--json"]));
         ok(["export", kit.dir, "--ref", "app", "--oci", this.layout, "--state", ref]);
         this.want.import = digestsOf(ok(["import", this.layout, join(o.work, "ref-import"), "--id", "img", "--json"]));
+        this.inputs = new ReadOnlyGuard([kit.dir, this.layout]);
     }
 
     /** A store on the mount holding "other" (and for convert, app's blobs): what must survive. */
@@ -140,7 +144,8 @@ export class FaultSweep {
      * a run that never met a fault; a failed one exits 1 with the message `failure` asserts,
      * naming a path on the mount, no stack trace. Either way the store is sound, every blob that
      * was there before is whole, verify passes, and with the fault gone the next run finishes
-     * with the reference digests and leaves nothing over.
+     * with the reference digests and leaves nothing over. Nothing in the user's snapshot dirs,
+     * layerscope.json or the OCI layout changed, through the fault or the runs after it.
      */
     runCase(op: SweepOp, where: string, faulted: (argv: string[]) => RunResult, failure: (r: RunResult) => void): void {
         const tally = (this.tried[op] ??= { failed: 0, passed: 0 });
@@ -170,6 +175,8 @@ export class FaultSweep {
             assert.deepEqual(digestsOf(again), this.want[op], `${where}: the next run`);
         }
         assert.deepEqual(leftovers(state), [], `${where}: left over`);
+        assert.ok(this.inputs, "makeFixture() runs before the cases");
+        this.inputs.check(where);
     }
 
     /** The sweep of `op` met both outcomes; `both` says what they are, `extra` goes in the message. */
