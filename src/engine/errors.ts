@@ -84,10 +84,13 @@ export function fromSystemError(err: unknown, path: string, action: string): Eng
                 { path, reason: "read-only" },
                 { cause: err },
             );
+        case "EISDIR":
+            return new EngineError("InvalidArgument", `${path}: is a directory where a file was expected (while ${action}); give the path of a file`, { path, reason: "is-directory" }, { cause: err });
         case "ABORT_ERR":
             return new EngineError("Canceled", `canceled (while ${action})`, { path }, { cause: err });
         default: {
-            const detail = e?.code ? `${e.code}: ${e.message}` : String(err);
+            // Node's system errors already start with their code ("EBADF: bad file descriptor, read").
+            const detail = e?.code && !String(e.message).startsWith(`${e.code}:`) ? `${e.code}: ${e.message}` : (e?.message ?? String(err));
             return new EngineError("Io", `${path}: ${detail} (while ${action})`, { path }, { cause: err });
         }
     }

@@ -30,3 +30,17 @@ describe("fromSystemError on write failures", () => {
         });
     }
 });
+
+describe("fromSystemError on other failures", () => {
+    it("EISDIR: InvalidArgument naming the path and what to give instead", () => {
+        const e = fromSystemError(sys("EISDIR"), "/tmp", "reading the tar");
+        assert.equal(e.code, "InvalidArgument");
+        assert.equal(e.message, "/tmp: is a directory where a file was expected (while reading the tar); give the path of a file");
+    });
+
+    it("a code the message already starts with is not repeated; one it lacks is added", () => {
+        assert.equal(fromSystemError(sys("EBADF"), "/x", "reading").message, "/x: EBADF: system says so (while reading)");
+        const bare = Object.assign(new Error("bad file descriptor"), { code: "EBADF" });
+        assert.equal(fromSystemError(bare, "/x", "reading").message, "/x: EBADF: bad file descriptor (while reading)");
+    });
+});
