@@ -102,6 +102,25 @@ describe("layerscope workspace commands on the sample", () => {
         assert.match(r.stderr, /^layerscope compress: .*unexpected EOF/);
     });
 
+    it("compress reads the tar from a pipe as from a file, every compression; a directory is named as one", () => {
+        const tar = join(work, "piped.tar");
+        writeFileSync(tar, tarOf([
+            { name: "a", data: randomBytes((2 << 20) + 3, 8) },
+            { name: "b", data: textBytes(3 << 20) },
+            { name: "c", data: Buffer.from("small") },
+        ]));
+        for (const c of ["uncompressed", "gzip", "zstd", "estargz"]) {
+            const file = spawnSync(process.execPath, [cli, "compress", tar, "--compression", c, "--json"], { encoding: "utf8", timeout: 120_000 });
+            assert.equal(file.status, 0, file.stderr);
+            const piped = spawnSync("sh", ["-c", 'cat "$1" | "$2" "$3" compress /dev/stdin --compression "$4" --json', "sh", tar, process.execPath, cli, c], { encoding: "utf8", timeout: 120_000 });
+            assert.equal(piped.status, 0, piped.stderr);
+            assert.deepEqual(JSON.parse(piped.stdout), JSON.parse(file.stdout), c);
+        }
+        const dir = spawnSync(process.execPath, [cli, "compress", work, "--compression", "gzip"], { encoding: "utf8", timeout: 60_000 });
+        assert.equal(dir.status, 1);
+        assert.equal(dir.stderr.trim(), `layerscope compress: ${work}: is a directory where a file was expected (while reading the tar); give the path of a file`);
+    });
+
     it("rejects an unknown ref and a bad compression with one line and exit codes 1 / 2", () => {
         const a = run("compute", ws, "--ref", "nope");
         assert.equal(a.status, 1);
