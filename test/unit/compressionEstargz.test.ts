@@ -7,9 +7,12 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { Readable } from "node:stream";
 import { after, describe, it } from "node:test";
 import { isEngineError } from "../../src/engine/errors";
 import { goJsonString } from "../../src/engine/compression/estargz/goJson";
+import { createEncoder } from "../../src/engine/compression/createEncoder";
+import { bufferPoolState } from "../../src/engine/compression/goflate/bufferPool";
 import { goflatePoolState } from "../../src/engine/compression/goflate/workerPool";
 import { formatModtime } from "../../src/engine/compression/estargz/modtime";
 import { encode, decode, randomBytes, sha256, textBytes } from "../helpers/compressionKit";
@@ -211,5 +214,43 @@ describe("Go encodings used by the TOC", () => {
         assert.equal(t(253402300799n, 600_000_000), "10000-01-01T00:00:00Z");
         assert.equal(t(-62135596801n), "0000-12-31T23:59:59Z");
         assert.equal(t(-62198755200n), "-0001-01-01T00:00:00Z");
+    });
+});
+
+describe("eStargz members on workers: input and reply buffers go round (bufferPool.ts)", () => {
+    const input = tarOf([
+        { name: "text", data: textBytes((9 << 20) + 5) },
+        { name: "random", data: randomBytes((6 << 20) + 7, 31) },
+        ...Array.from({ length: 40 }, (_, i) => ({ name: `small/${i}`, data: textBytes(1000 + i * 3001) })),
+        { name: "more", data: Buffer.concat([textBytes(3 << 20), randomBytes(2 << 20, 32)]) },
+    ]);
+
+    it("reuses buffers, and the blob is the one written without them, also for a sink that reads each chunk late", async () => {
+        const before = bufferPoolState();
+        // 1 MiB writes (as compressFile reads) go through pooled buffers; the sink reads each
+        // chunk only just before its write settles, so a buffer reused too early would show.
+        const out: Buffer[] = [];
+        const enc = createEncoder({ type: "estargz" }, {
+            write: (b) => new Promise<void>((resolve) => setImmediate(() => {
+                out.push(Buffer.from(b));
+                resolve();
+            })),
+        });
+        for (let off = 0; off < input.length; off += 1 << 20) {
+            const copy = Buffer.from(input.subarray(off, off + (1 << 20)));
+            await enc.write(copy);
+            copy.fill(0xa5);
+        }
+        await enc.finish();
+        const pooled = Buffer.concat(out);
+        const after = bufferPoolState();
+        assert.ok(after.pooled - before.pooled >= 15, `pooled copies: ${after.pooled - before.pooled}`);
+        assert.ok(after.reused > before.reused, "a reply's buffer came back and went out again");
+        assert.equal(after.idle, 0, "the idle buffers are dropped when the blob is done");
+        // 100 kB writes are below the pooled size: every buffer is a new one.
+        const plain = await encode({ type: "estargz" }, input, { chunk: 100_000 });
+        assert.equal(bufferPoolState().pooled, after.pooled);
+        assert.equal(sha256(pooled), sha256(plain.blob));
+        assert.ok((await decode(Readable.from([pooled]), "gzip")).subarray(0, input.length).equals(input));
     });
 });

@@ -17,6 +17,7 @@ import { availableParallelism } from "node:os";
 import type { ByteSink } from "../../archive/tarStream";
 import { HashSink } from "../../digest/hashSink";
 import { Yielder } from "../../util/yielder";
+import { releaseIdleBuffers } from "../goflate/bufferPool";
 import { GoMemberBatcher } from "../goflate/memberBatch";
 import { openSmallFirstGoGzipMember } from "../goflate/workerGzip";
 import { GzipMemberWriter } from "../gzipMember";
@@ -117,6 +118,7 @@ export class EStargzEncoder implements BlobEncoder, TarScanHandler {
                 await this.closeMember();
                 // Every member in the blob: every offset known, the whole TOC released.
                 await this.members.drain();
+                releaseIdleBuffers(); // every reply is in the blob: no member needs the pool now
                 this.flushToc();
                 tocDigest = await this.writeTocAndFooter(this.out.bytes);
             });

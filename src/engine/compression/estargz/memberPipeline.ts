@@ -14,6 +14,7 @@
  * exactly the serial ones: same members, same order.
  */
 import type { ByteSink } from "../../archive/tarStream";
+import { recycle } from "../goflate/bufferPool";
 import { Yielder } from "../../util/yielder";
 import type { CountingSink } from "../serialSink";
 
@@ -97,7 +98,7 @@ export class MemberPipeline {
         const sink: ByteSink = {
             write: (chunk: Buffer) => {
                 if (slot.live) {
-                    return this.out.write(chunk);
+                    return afterWrite(this.out.write(chunk), chunk);
                 }
                 // NOTE: member writers hand over chunks they never reuse (goflate's output
                 // queue, worker replies, zlib's output), so keeping the reference is safe.
@@ -162,7 +163,9 @@ export class MemberPipeline {
             if (!s.live) {
                 s.onStart?.(this.out.bytes);
                 while (s.buffered.length > 0) {
-                    await this.out.write(s.buffered.shift()!);
+                    const chunk = s.buffered.shift()!;
+                    await this.out.write(chunk);
+                    recycle(chunk);
                 }
                 s.live = true;
             }
@@ -191,4 +194,16 @@ export class MemberPipeline {
     private check(): void {
         if (this.failed) throw this.error;
     }
+}
+
+/**
+ * The blob holds `chunk` once its write settles (a sink keeps nothing past that): a pooled
+ * worker reply goes back to the pool then.
+ */
+function afterWrite(written: void | Promise<void>, chunk: Buffer): void | Promise<void> {
+    if (written === undefined) {
+        recycle(chunk);
+        return undefined;
+    }
+    return written.then(() => recycle(chunk));
 }

@@ -5,7 +5,9 @@
  *
  * Messages in: `start {level}`, `data {id, buf}` (buf transferred), `close {id}`.
  * Messages out: `done {id, out}` once a data/close message is compressed (out: the compressed
- * bytes it produced, transferred, possibly empty), `error {id, message}`.
+ * bytes it produced, transferred, possibly empty), `error {id, message}`. A data message's
+ * reply is written into the buffer its input came in when it fits (the writer keeps no
+ * reference to its input), so that buffer goes back to the main thread's pool (bufferPool.ts).
  *
  * A `batch` is a job of its own, independent of the member above: many small members (eStargz
  * writes one per file), each as its sequence of writes, compressed one after the other into
@@ -50,9 +52,12 @@ function collect(chunk: Buffer): void {
     pendingBytes += chunk.length;
 }
 
-/** Everything produced since the last reply, as one buffer of its own (transferable). */
-function takeOutput(): Uint8Array {
-    const all = new Uint8Array(pendingBytes);
+/**
+ * Everything produced since the last reply, as one buffer of its own (transferable): the start
+ * of `into` when it is large enough, else a new one.
+ */
+function takeOutput(into?: ArrayBuffer): Uint8Array {
+    const all = into !== undefined && into.byteLength >= pendingBytes ? new Uint8Array(into, 0, pendingBytes) : new Uint8Array(pendingBytes);
     let off = 0;
     for (const c of pending) {
         all.set(c, off);
@@ -114,7 +119,7 @@ async function handle(m: WorkerRequest): Promise<void> {
             writer = undefined;
             break;
     }
-    const out = takeOutput();
+    const out = takeOutput(m.t === "data" ? (m.buf.buffer as ArrayBuffer) : undefined);
     parentPort!.postMessage({ t: "done", id: m.id, out } satisfies WorkerReply, [out.buffer as ArrayBuffer]);
 }
 

@@ -14,6 +14,7 @@
  */
 import type { Worker } from "node:worker_threads";
 import type { ByteSink } from "../../archive/tarStream";
+import { adoptReply, copyForWorker } from "./bufferPool";
 import { EngineError } from "../../errors";
 import type { WorkerReply, WorkerRequest } from "./goflateWorker";
 import { GoGzipMemberWriter } from "./goGzipMember";
@@ -74,7 +75,7 @@ class WorkerGzipMember implements GzipMember {
         }
         this.check();
         // NOTE: a copy of its own, transferred: the caller reuses `chunk` once we resolve.
-        const buf = new Uint8Array(chunk);
+        const buf = copyForWorker(chunk);
         this.queuedBytes += buf.length;
         const done = this.request({ t: "data", id: this.nextId, buf }, buf.length, [buf.buffer as ArrayBuffer]);
         done.catch(() => undefined);
@@ -125,6 +126,7 @@ class WorkerGzipMember implements GzipMember {
         const w = this.waiting.get(m.id);
         if (!w) return;
         this.waiting.delete(m.id);
+        adoptReply(m.out);
         const out = Buffer.from(m.out.buffer, m.out.byteOffset, m.out.byteLength);
         this.written = this.written.then(async () => {
             if (out.length > 0 && this.error === undefined) {
@@ -204,16 +206,21 @@ export class SmallFirstMember implements GzipMember {
         if (this.member !== undefined) {
             return this.member.write(chunk);
         }
-        this.kept.push(Buffer.from(chunk)); // the caller reuses `chunk` once we resolve
-        this.keptBytes += chunk.length;
-        if (this.keptBytes >= SMALL_MEMBER) {
-            this.member = await openGoGzipMember(this.out, this.level);
-            if (this.aborted) {
-                this.member.abort(); // aborted while waiting for a worker: give it back
-                return;
-            }
-            await this.replay();
+        if (this.keptBytes + chunk.length < SMALL_MEMBER) {
+            this.kept.push(Buffer.from(chunk)); // the caller reuses `chunk` once we resolve
+            this.keptBytes += chunk.length;
+            return;
         }
+        // Large now: the kept writes, then this one, go to a worker member (which copies what it
+        // sends). Keeping a copy of this write too would copy nearly every byte of a big file's
+        // first write once more, only to drop it.
+        this.member = await openGoGzipMember(this.out, this.level);
+        if (this.aborted) {
+            this.member.abort(); // aborted while waiting for a worker: give it back
+            return;
+        }
+        await this.replay();
+        return this.member.write(chunk);
     }
 
     async close(): Promise<void> {
