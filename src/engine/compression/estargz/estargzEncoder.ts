@@ -118,9 +118,9 @@ export class EStargzEncoder implements BlobEncoder, TarScanHandler {
                 await this.closeMember();
                 // Every member in the blob: every offset known, the whole TOC released.
                 await this.members.drain();
-                releaseIdleBuffers(); // every reply is in the blob: no member needs the pool now
                 this.flushToc();
                 tocDigest = await this.writeTocAndFooter(this.out.bytes);
+                releaseIdleBuffers(); // every reply is in the blob, the TOC's too: no member needs the pool now
             });
             await this.queue.drain();
         } catch (err) {

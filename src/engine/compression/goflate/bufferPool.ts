@@ -9,8 +9,12 @@
  * promoted before they died, so tens of MiB of dead buffers sat in the old generation until
  * the next mark-compact (the bench's eStargz run: ~25 MiB of RSS).
  *
- * Only buffers this module handed out and got back as a whole reply (`adoptReply`) are ever
- * taken back, and each at most once: a buffer a consumer might still read is never reused.
+ * Batches of small members (memberBatch.ts) go the same way: the batch's input in a pooled
+ * buffer, the worker's reply written over it, and the reply cut into one view per member.
+ *
+ * Only buffers this module handed out and got back as a reply (`adoptReply`, `adoptBatchReply`)
+ * are ever taken back, and only once every view handed out of them was given back (one per
+ * member for a batch): a buffer a consumer might still read is never reused.
  */
 
 /** Room for a 1 MiB write (the tar is read 1 MiB at a time) and its reply, which may be larger. */
@@ -23,14 +27,25 @@ const MAX_IDLE = 8;
 const idle: ArrayBuffer[] = [];
 /** Pooled copies made so far, and how many of them reused a buffer that came back. */
 const counts = ((globalThis as any).__bp = { pooled: 0, reused: 0 });
-/** Replies in pooled buffers, not yet given back. */
-const adopted = new WeakSet<ArrayBuffer>();
+/** Replies in pooled buffers, with how many of their views are still to come back. */
+const adopted = new WeakMap<ArrayBuffer, number>();
 
 /** A copy of `chunk` in a buffer of its own, to transfer to a worker: a pooled one when large. */
 export function copyForWorker(chunk: Uint8Array): Uint8Array {
     if (chunk.length < MIN_POOLED_WRITE || chunk.length > POOL_BUFFER_BYTES) {
         return new Uint8Array(chunk);
     }
+    const view = pooledView(chunk.length);
+    view.set(chunk);
+    return view;
+}
+
+/** `n` bytes to fill and transfer to a worker: the start of a pooled buffer when n fits one. */
+export function bufferForWorker(n: number): Uint8Array {
+    return n <= POOL_BUFFER_BYTES ? pooledView(n) : new Uint8Array(n);
+}
+
+function pooledView(n: number): Uint8Array {
     counts.pooled++;
     let ab = idle.pop();
     if (ab === undefined) {
@@ -38,25 +53,45 @@ export function copyForWorker(chunk: Uint8Array): Uint8Array {
     } else {
         counts.reused++;
     }
-    const view = new Uint8Array(ab, 0, chunk.length);
-    view.set(chunk);
-    return view;
+    return new Uint8Array(ab, 0, n);
 }
 
-/** Called on a worker's reply: a reply that fills the start of a pool-sized buffer may come back. */
-export function adoptReply(out: Uint8Array): void {
-    if (out.byteOffset === 0 && out.buffer.byteLength === POOL_BUFFER_BYTES && out.buffer instanceof ArrayBuffer) {
-        adopted.add(out.buffer);
+function adopt(out: Uint8Array, views: number): void {
+    if (out.byteOffset === 0 && out.buffer.byteLength === POOL_BUFFER_BYTES && out.buffer instanceof ArrayBuffer && views > 0) {
+        adopted.set(out.buffer, views);
     }
 }
 
+/** Called on a worker member's reply (one view: the reply itself), in a pooled buffer or not. */
+export function adoptReply(out: Uint8Array): void {
+    adopt(out, 1);
+}
+
+/** Called on a batch's reply, which is cut into `views` views (one per member), each given back once. */
+export function adoptBatchReply(out: Uint8Array, views: number): void {
+    adopt(out, views);
+}
+
 /**
- * Gives a reply's buffer back once nothing reads `chunk` any more. Anything else (zlib's output,
- * batch replies, a buffer given back already) is left to the garbage collector.
+ * Gives back one view of an adopted reply once nothing reads `chunk` any more; its buffer returns
+ * to the pool with the last one. Anything else (zlib's output, replies in buffers of their own)
+ * is left to the garbage collector.
  */
 export function recycle(chunk: Uint8Array): void {
     const ab = chunk.buffer;
-    if (ab instanceof ArrayBuffer && adopted.delete(ab) && idle.length < MAX_IDLE) {
+    if (!(ab instanceof ArrayBuffer)) {
+        return;
+    }
+    const left = adopted.get(ab);
+    if (left === undefined) {
+        return;
+    }
+    if (left > 1) {
+        adopted.set(ab, left - 1);
+        return;
+    }
+    adopted.delete(ab);
+    if (idle.length < MAX_IDLE) {
         idle.push(ab);
     }
 }

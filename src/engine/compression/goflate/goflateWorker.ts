@@ -90,7 +90,9 @@ async function compressBatch(m: BatchRequest): Promise<void> {
         await gz.close();
         sizes[k] = total - start;
     }
-    const out = new Uint8Array(total);
+    // Every member is compressed: the input's buffer is free to carry the reply back when it fits.
+    const into = m.data.buffer as ArrayBuffer;
+    const out = into.byteLength >= total ? new Uint8Array(into, 0, total) : new Uint8Array(total);
     let at = 0;
     for (const c of parts) {
         out.set(c, at);

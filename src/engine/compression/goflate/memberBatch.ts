@@ -14,6 +14,7 @@
 import { availableParallelism } from "node:os";
 import type { ByteSink } from "../../archive/tarStream";
 import { EngineError } from "../../errors";
+import { adoptBatchReply, bufferForWorker } from "./bufferPool";
 import type { BatchRequest, WorkerReply } from "./goflateWorker";
 import { acquireGoflateWorker, discardGoflateWorker, releaseGoflateWorker } from "./workerPool";
 
@@ -101,6 +102,8 @@ export class GoMemberBatcher {
             this.running--;
             this.dispatch();
         }
+        // Every member below gets exactly one view (its bytes, maybe none) written to its `out`.
+        adoptBatchReply(reply.out, batch.members.length);
         let off = 0;
         for (let k = 0; k < batch.members.length; k++) {
             const q = batch.members[k]!;
@@ -138,7 +141,7 @@ async function compressOnWorker(id: number, batch: Batch): Promise<{ out: Uint8A
         total += q.bytes;
         nwrites += q.writes.length;
     }
-    const data = new Uint8Array(total);
+    const data = bufferForWorker(total);
     const writes = new Uint32Array(nwrites);
     const members = new Uint32Array(batch.members.length);
     let off = 0;
@@ -172,6 +175,6 @@ async function compressOnWorker(id: number, batch: Batch): Promise<{ out: Uint8A
         });
         worker.on("error", (err) => lost(new EngineError("Internal", `gzip worker failed: ${err.message}`, {}, { cause: err })));
         worker.on("exit", (code) => lost(new EngineError("Internal", `gzip worker exited (code ${code})`)));
-        worker.postMessage(req, [data.buffer, writes.buffer, members.buffer]);
+        worker.postMessage(req, [data.buffer as ArrayBuffer, writes.buffer, members.buffer]);
     });
 }
