@@ -26,7 +26,7 @@ const MAX_IDLE = 8;
 
 const idle: ArrayBuffer[] = [];
 /** Pooled copies made so far, and how many of them reused a buffer that came back. */
-const counts = ((globalThis as any).__bp = { pooled: 0, reused: 0 });
+const counts = { pooled: 0, reused: 0 };
 /** Replies in pooled buffers, with how many of their views are still to come back. */
 const adopted = new WeakMap<ArrayBuffer, number>();
 
