@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { adoptBatchReply, adoptReply, bufferForWorker, bufferPoolState, copyForWorker, POOL_BUFFER_BYTES, recycle, releaseIdleBuffers } from "../../src/engine/compression/goflate/bufferPool";
+import { adoptReply, bufferForWorker, bufferPoolState, copyForWorker, POOL_BUFFER_BYTES, recycle, releaseIdleBuffers } from "../../src/engine/compression/goflate/bufferPool";
 
 /** What a worker sends back: the buffer moved to a new ArrayBuffer object, as a transfer does. */
 function transferred(view: Uint8Array, length: number): Uint8Array {
@@ -16,7 +16,7 @@ describe("goflate buffer pool", () => {
     it("a batch reply returns to the pool with its last view, once", () => {
         releaseIdleBuffers();
         const reply = transferred(bufferForWorker(300_000), 120_000);
-        adoptBatchReply(reply, 3);
+        adoptReply(reply, 3);
         const views = [0, 40_000, 80_000].map((o) => Buffer.from(reply.buffer, o, 40_000));
         recycle(views[0]!);
         recycle(views[1]!);

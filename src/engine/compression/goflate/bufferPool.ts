@@ -12,7 +12,7 @@
  * Batches of small members (memberBatch.ts) go the same way: the batch's input in a pooled
  * buffer, the worker's reply written over it, and the reply cut into one view per member.
  *
- * Only buffers this module handed out and got back as a reply (`adoptReply`, `adoptBatchReply`)
+ * Only buffers this module handed out and got back as a reply (`adoptReply`)
  * are ever taken back, and only once every view handed out of them was given back (one per
  * member for a batch): a buffer a consumer might still read is never reused.
  */
@@ -56,20 +56,14 @@ function pooledView(n: number): Uint8Array {
     return new Uint8Array(ab, 0, n);
 }
 
-function adopt(out: Uint8Array, views: number): void {
+/**
+ * Called on a worker's reply, pooled buffer or not, cut into `views` views (a member's reply is
+ * one; a batch's, one per member), each given back once.
+ */
+export function adoptReply(out: Uint8Array, views = 1): void {
     if (out.byteOffset === 0 && out.buffer.byteLength === POOL_BUFFER_BYTES && out.buffer instanceof ArrayBuffer && views > 0) {
         adopted.set(out.buffer, views);
     }
-}
-
-/** Called on a worker member's reply (one view: the reply itself), in a pooled buffer or not. */
-export function adoptReply(out: Uint8Array): void {
-    adopt(out, 1);
-}
-
-/** Called on a batch's reply, which is cut into `views` views (one per member), each given back once. */
-export function adoptBatchReply(out: Uint8Array, views: number): void {
-    adopt(out, views);
 }
 
 /**

@@ -52,12 +52,17 @@ function collect(chunk: Buffer): void {
     pendingBytes += chunk.length;
 }
 
+/** `n` bytes for a reply: the start of `into` (an input this worker is done with) when it fits. */
+function replyBuffer(into: ArrayBuffer | undefined, n: number): Uint8Array {
+    return into !== undefined && into.byteLength >= n ? new Uint8Array(into, 0, n) : new Uint8Array(n);
+}
+
 /**
  * Everything produced since the last reply, as one buffer of its own (transferable): the start
  * of `into` when it is large enough, else a new one.
  */
 function takeOutput(into?: ArrayBuffer): Uint8Array {
-    const all = into !== undefined && into.byteLength >= pendingBytes ? new Uint8Array(into, 0, pendingBytes) : new Uint8Array(pendingBytes);
+    const all = replyBuffer(into, pendingBytes);
     let off = 0;
     for (const c of pending) {
         all.set(c, off);
@@ -91,8 +96,7 @@ async function compressBatch(m: BatchRequest): Promise<void> {
         sizes[k] = total - start;
     }
     // Every member is compressed: the input's buffer is free to carry the reply back when it fits.
-    const into = m.data.buffer as ArrayBuffer;
-    const out = into.byteLength >= total ? new Uint8Array(into, 0, total) : new Uint8Array(total);
+    const out = replyBuffer(m.data.buffer as ArrayBuffer, total);
     let at = 0;
     for (const c of parts) {
         out.set(c, at);

@@ -14,7 +14,7 @@
 import { availableParallelism } from "node:os";
 import type { ByteSink } from "../../archive/tarStream";
 import { EngineError } from "../../errors";
-import { adoptBatchReply, bufferForWorker } from "./bufferPool";
+import { adoptReply, bufferForWorker } from "./bufferPool";
 import type { BatchRequest, WorkerReply } from "./goflateWorker";
 import { acquireGoflateWorker, discardGoflateWorker, releaseGoflateWorker } from "./workerPool";
 
@@ -103,7 +103,7 @@ export class GoMemberBatcher {
             this.dispatch();
         }
         // Every member below gets exactly one view (its bytes, maybe none) written to its `out`.
-        adoptBatchReply(reply.out, batch.members.length);
+        adoptReply(reply.out, batch.members.length);
         let off = 0;
         for (let k = 0; k < batch.members.length; k++) {
             const q = batch.members[k]!;
