@@ -9,16 +9,14 @@
  * same sequence of writes the output is Go's byte for byte.
  */
 import { DeflateFast } from "./deflateFast";
+import {
+    DeflateStep, RUN_LAST_BLOCK, RUN_STOP, S_BLOCK_END, S_BYTE_AVAILABLE, S_CHAIN, S_CHAIN_HEAD, S_FAST_SKIP_HASHING,
+    S_GOOD, S_HASH_OFFSET, S_INDEX, S_LAZY, S_LENGTH, S_NICE, S_NTOKENS, S_OFFSET, S_SYNC, S_WINDOW_END,
+} from "./deflateStep";
 import { HuffmanBitWriter } from "./huffmanBitWriter";
 import type { OutputQueue } from "./outputQueue";
 import * as tk from "./tokens";
 
-// NOTE: module-local copies: unbundled CommonJS (the test build) reads imported bindings
-// through getters, which the hot loops cannot afford.
-const BASE_MATCH_LENGTH = tk.BASE_MATCH_LENGTH;
-const BASE_MATCH_OFFSET = tk.BASE_MATCH_OFFSET;
-const LENGTH_SHIFT = tk.LENGTH_SHIFT;
-const MATCH_TYPE = tk.MATCH_TYPE;
 const MAX_MATCH_LENGTH = tk.MAX_MATCH_LENGTH;
 const MAX_STORE_BLOCK_SIZE = tk.MAX_STORE_BLOCK_SIZE;
 const MIN_MATCH_LENGTH = tk.MIN_MATCH_LENGTH;
@@ -31,15 +29,12 @@ export const BestCompression = 9;
 
 const LOG_WINDOW_SIZE = 15;
 const WINDOW_SIZE = 1 << LOG_WINDOW_SIZE;
-const WINDOW_MASK = WINDOW_SIZE - 1;
 /** Tokens per block before a block is written regardless. */
 const MAX_FLATE_BLOCK_TOKENS = 1 << 14;
 const HASH_BITS = 17;
 const HASH_SIZE = 1 << HASH_BITS;
-const HASH_SHIFT = 32 - HASH_BITS;
 /** hashHead/hashPrev hold position + hashOffset; rebased before passing this. */
 const MAX_HASH_OFFSET = 1 << 24;
-const HASHMUL = 0x1e35a7bd;
 const SKIP_NEVER = 0x7fffffff;
 const MAX_INT32 = 0x7fffffff;
 
@@ -59,11 +54,6 @@ const LEVELS: ReadonlyArray<readonly [number, number, number, number, number]> =
     [32, 258, 258, 4096, SKIP_NEVER],
 ];
 
-/** `hash4`: the top 17 bits of the big-endian 4 bytes at i times 0x1e35a7bd. */
-function hash4(b: Uint8Array, i: number): number {
-    return Math.imul(b[i + 3]! | (b[i + 2]! << 8) | (b[i + 1]! << 16) | (b[i]! << 24), HASHMUL) >>> HASH_SHIFT;
-}
-
 type Step = "store" | "storeHuff" | "encSpeed" | "deflate";
 
 export function isValidGoLevel(level: number): boolean {
@@ -74,7 +64,6 @@ export class GoDeflater {
     private readonly w = new HuffmanBitWriter();
     private readonly stepKind: Step;
     private readonly window: Uint8Array;
-    private readonly view: DataView;
     private windowEnd = 0;
     private sync = false;
     private closed = false;
@@ -84,12 +73,8 @@ export class GoDeflater {
     // BestSpeed.
     private readonly bestSpeed: DeflateFast | undefined;
 
-    // Levels 2-9.
-    private readonly good: number = 0;
-    private readonly lazy: number = 0;
-    private readonly nice: number = 0;
-    private readonly chain: number = 0;
-    private readonly fastSkipHashing: number = 0;
+    // Levels 2-9: the loop's arrays and parameters live in the WebAssembly step.
+    private readonly loop: DeflateStep | undefined;
     private readonly hashHead: Int32Array;
     private readonly hashPrev: Int32Array;
     private chainHead = -1;
@@ -100,9 +85,6 @@ export class GoDeflater {
     private byteAvailable = false;
     private length = MIN_MATCH_LENGTH - 1;
     private offset = 0;
-    // findMatch results.
-    private matchLength = 0;
-    private matchOffset = 0;
 
     constructor(readonly level: number) {
         if (!isValidGoLevel(level)) {
@@ -122,13 +104,15 @@ export class GoDeflater {
             this.tokens = new Uint32Array(MAX_STORE_BLOCK_SIZE + 1);
         } else {
             this.stepKind = "deflate";
-            [this.good, this.lazy, this.nice, this.chain, this.fastSkipHashing] = LEVELS[level === -1 ? 6 : level]!;
-            this.window = new Uint8Array(2 * WINDOW_SIZE);
-            this.hashHead = new Int32Array(HASH_SIZE);
-            this.hashPrev = new Int32Array(WINDOW_SIZE);
-            this.tokens = new Uint32Array(MAX_FLATE_BLOCK_TOKENS + 1);
+            const step = new DeflateStep(2 * WINDOW_SIZE, HASH_SIZE, WINDOW_SIZE, MAX_FLATE_BLOCK_TOKENS + 1);
+            this.loop = step;
+            [step.state[S_GOOD], step.state[S_LAZY], step.state[S_NICE], step.state[S_CHAIN], step.state[S_FAST_SKIP_HASHING]] =
+                LEVELS[level === -1 ? 6 : level]!;
+            this.window = step.window;
+            this.hashHead = step.hashHead;
+            this.hashPrev = step.hashPrev;
+            this.tokens = step.tokens;
         }
-        this.view = new DataView(this.window.buffer, this.window.byteOffset, this.window.byteLength);
     }
 
     /** Where the compressed bytes collect; the caller drains it. */
@@ -317,190 +301,41 @@ export class GoDeflater {
     }
 
     /**
-     * `findMatch`: a match at `pos` longer than `prevLength`, looking at `chain` candidates at
-     * most. Sets matchLength/matchOffset and returns whether one was found.
+     * `deflate` (levels 2-9): hash every position, find matches along the hash chains
+     * (`findMatch`), match lazily from level 4, and write a block every MAX_FLATE_BLOCK_TOKENS
+     * tokens and at the end on sync. The loop runs in WebAssembly (deflateStep.ts); it stops
+     * at each block end so that the block is written here, then goes on.
      */
-    private findMatch(pos: number, prevHead: number, prevLength: number, lookahead: number): boolean {
-        const win = this.window;
-        const view = this.view;
-        const hashPrev = this.hashPrev;
-        const hashOffset = this.hashOffset;
-        const minMatchLook = lookahead < MAX_MATCH_LENGTH ? lookahead : MAX_MATCH_LENGTH;
-        // Stop at a match this long.
-        const nice = this.nice < minMatchLook ? this.nice : minMatchLook;
-        let tries = this.chain;
-        let length = prevLength;
-        if (length >= this.good) {
-            tries >>= 2;
-        }
-        let offset = 0;
-        let ok = false;
-        let wEnd = win[pos + length]!;
-        const minIndex = pos - WINDOW_SIZE;
-        for (let i = prevHead; tries > 0; tries--) {
-            if (wEnd === win[i + length]) {
-                // matchLen: four bytes at a time, then the first differing byte.
-                let n = 0;
-                while (n + 4 <= minMatchLook && view.getInt32(i + n, true) === view.getInt32(pos + n, true)) {
-                    n += 4;
-                }
-                while (n < minMatchLook && win[i + n] === win[pos + n]) {
-                    n++;
-                }
-                if (n > length && (n > MIN_MATCH_LENGTH || pos - i <= 4096)) {
-                    length = n;
-                    offset = pos - i;
-                    ok = true;
-                    if (n >= nice) {
-                        break;
-                    }
-                    wEnd = win[pos + n]!;
-                }
-            }
-            if (i === minIndex) {
-                // hashPrev[i & WINDOW_MASK] has been overwritten already.
-                break;
-            }
-            i = hashPrev[i & WINDOW_MASK]! - hashOffset;
-            if (i < minIndex || i < 0) {
-                break;
-            }
-        }
-        this.matchLength = length;
-        this.matchOffset = offset;
-        return ok;
-    }
-
     private deflate(): void {
-        if (this.windowEnd - this.index < MIN_MATCH_LENGTH + MAX_MATCH_LENGTH && !this.sync) {
-            return;
-        }
-        const windowEnd = this.windowEnd;
-        const maxInsertIndex = windowEnd - (MIN_MATCH_LENGTH - 1);
-        const sync = this.sync;
-        const win = this.window;
-        const tokens = this.tokens;
-        const hashHead = this.hashHead;
-        const hashPrev = this.hashPrev;
-        const hashOffset = this.hashOffset; // constant within a step: it changes only in fill
-        const lazyMode = this.fastSkipHashing === SKIP_NEVER;
-        const fastSkipHashing = this.fastSkipHashing;
-        const lazy = this.lazy;
-        // NOTE: the state lives in locals inside the loop (no closure may capture them, or they
-        // leave registers) and is written back before every block write and on exit.
-        let index = this.index;
-        let length = this.length;
-        let offset = this.offset;
-        let chainHead = this.chainHead;
-        let byteAvailable = this.byteAvailable;
-        let ntokens = this.ntokens;
+        const step = this.loop!;
+        const s = step.state;
+        s[S_INDEX] = this.index;
+        s[S_LENGTH] = this.length;
+        s[S_OFFSET] = this.offset;
+        s[S_CHAIN_HEAD] = this.chainHead;
+        s[S_BYTE_AVAILABLE] = this.byteAvailable ? 1 : 0;
+        s[S_NTOKENS] = this.ntokens;
+        s[S_WINDOW_END] = this.windowEnd;
+        s[S_HASH_OFFSET] = this.hashOffset;
+        s[S_SYNC] = this.sync ? 1 : 0;
         for (;;) {
-            const lookahead = windowEnd - index;
-            if (lookahead < MIN_MATCH_LENGTH + MAX_MATCH_LENGTH) {
-                if (!sync) {
-                    break;
-                }
-                if (lookahead === 0) {
-                    // Flush the pending literal and the current block.
-                    if (byteAvailable) {
-                        tokens[ntokens++] = win[index - 1]!;
-                        byteAvailable = false;
-                    }
-                    if (ntokens > 0) {
-                        this.index = index;
-                        this.length = length;
-                        this.offset = offset;
-                        this.chainHead = chainHead;
-                        this.byteAvailable = byteAvailable;
-                        this.ntokens = ntokens;
-                        this.writeBlock(index);
-                        ntokens = 0;
-                    }
-                    break;
-                }
+            const r = step.run();
+            if (r === RUN_STOP) {
+                break;
             }
-            if (index < maxInsertIndex) {
-                const h = hash4(win, index);
-                chainHead = hashHead[h]!;
-                hashPrev[index & WINDOW_MASK] = chainHead;
-                hashHead[h] = index + hashOffset;
-            }
-            const prevLength = length;
-            const prevOffset = offset;
-            length = MIN_MATCH_LENGTH - 1;
-            offset = 0;
-            const minIndex = index - WINDOW_SIZE > 0 ? index - WINDOW_SIZE : 0;
-            if (chainHead - hashOffset >= minIndex &&
-                (lazyMode ? lookahead > prevLength && prevLength < lazy : lookahead > MIN_MATCH_LENGTH - 1)) {
-                if (this.findMatch(index, chainHead - hashOffset, MIN_MATCH_LENGTH - 1, lookahead)) {
-                    length = this.matchLength;
-                    offset = this.matchOffset;
-                }
-            }
-            if (lazyMode ? prevLength >= MIN_MATCH_LENGTH && length <= prevLength : length >= MIN_MATCH_LENGTH) {
-                // Emit the previous match (lazy) or this one (levels 2-3).
-                tokens[ntokens++] = lazyMode
-                    ? MATCH_TYPE + ((prevLength - BASE_MATCH_LENGTH) << LENGTH_SHIFT) + (prevOffset - BASE_MATCH_OFFSET)
-                    : MATCH_TYPE + ((length - BASE_MATCH_LENGTH) << LENGTH_SHIFT) + (offset - BASE_MATCH_OFFSET);
-                // Hash every position up to the end of the match (index and index-1 are in
-                // already); without enough lookahead the last two are left out.
-                if (length <= fastSkipHashing) {
-                    const newIndex = lazyMode ? index + prevLength - 1 : index + length;
-                    let i = index + 1;
-                    for (; i < newIndex; i++) {
-                        if (i < maxInsertIndex) {
-                            const h = hash4(win, i);
-                            hashPrev[i & WINDOW_MASK] = hashHead[h]!;
-                            hashHead[h] = i + hashOffset;
-                        }
-                    }
-                    index = i;
-                    if (lazyMode) {
-                        byteAvailable = false;
-                        length = MIN_MATCH_LENGTH - 1;
-                    }
-                } else {
-                    // Long matches at levels 2-3 are not hashed position by position.
-                    index += length;
-                }
-                if (ntokens === MAX_FLATE_BLOCK_TOKENS) {
-                    // The block includes the current character.
-                    this.index = index;
-                    this.length = length;
-                    this.offset = offset;
-                    this.chainHead = chainHead;
-                    this.byteAvailable = byteAvailable;
-                    this.ntokens = ntokens;
-                    this.writeBlock(index);
-                    ntokens = 0;
-                }
-            } else {
-                if (!lazyMode || byteAvailable) {
-                    const i = lazyMode ? index - 1 : index;
-                    tokens[ntokens++] = win[i]!;
-                    if (ntokens === MAX_FLATE_BLOCK_TOKENS) {
-                        this.index = index;
-                        this.length = length;
-                        this.offset = offset;
-                        this.chainHead = chainHead;
-                        this.byteAvailable = byteAvailable;
-                        this.ntokens = ntokens;
-                        this.writeBlock(i + 1);
-                        ntokens = 0;
-                    }
-                }
-                index++;
-                if (lazyMode) {
-                    byteAvailable = true;
-                }
+            this.ntokens = s[S_NTOKENS]!;
+            this.writeBlock(s[S_BLOCK_END]!);
+            s[S_NTOKENS] = 0;
+            if (r === RUN_LAST_BLOCK) {
+                break;
             }
         }
-        this.index = index;
-        this.length = length;
-        this.offset = offset;
-        this.chainHead = chainHead;
-        this.byteAvailable = byteAvailable;
-        this.ntokens = ntokens;
+        this.index = s[S_INDEX]!;
+        this.length = s[S_LENGTH]!;
+        this.offset = s[S_OFFSET]!;
+        this.chainHead = s[S_CHAIN_HEAD]!;
+        this.byteAvailable = s[S_BYTE_AVAILABLE] !== 0;
+        this.ntokens = s[S_NTOKENS]!;
     }
 }
 
