@@ -60,6 +60,7 @@ interface OpenFile {
     readonly payload: Hash;
     written: number;
     chunkLeft: number;
+    /** The open chunk's digest; `payload` itself when the file is one chunk. */
     chunk: Hash | undefined;
 }
 
@@ -181,17 +182,22 @@ export class EStargzEncoder implements BlobEncoder, TarScanHandler {
             const n = Math.min(f.chunkLeft, bytes.length - off);
             const piece = bytes.subarray(off, off + n);
             f.payload.update(piece);
-            f.chunk!.update(piece);
+            if (f.chunk !== f.payload) {
+                f.chunk!.update(piece);
+            }
             await this.emit(piece);
             off += n;
             f.written += n;
             f.chunkLeft -= n;
-            if (f.chunkLeft === 0) {
+            if (f.chunkLeft === 0 && f.chunk !== f.payload) {
                 f.entries[f.entries.length - 1]!.chunkDigest = `sha256:${f.chunk!.digest("hex")}`;
             }
         }
         if (f.written === f.size) {
             f.entries[0]!.digest = `sha256:${f.payload.digest("hex")}`;
+            if (f.chunk === f.payload) {
+                f.entries[0]!.chunkDigest = f.entries[0]!.digest;
+            }
             for (const ent of f.entries) {
                 this.addToc(ent);
             }
@@ -240,7 +246,8 @@ export class EStargzEncoder implements BlobEncoder, TarScanHandler {
             f.entries.push(ent);
         }
         f.chunkLeft = size;
-        f.chunk = createHash("sha256");
+        // A file in one chunk (most files) has the same bytes for both digests: hash them once.
+        f.chunk = size === f.size ? f.payload : createHash("sha256");
         this.member = await this.members.open(placed);
     }
 
