@@ -36,26 +36,20 @@ describe("Yielder", () => {
         const probe = turnCounter();
         try {
             busy(SLICE_MS + 5);
-            // Both find the slice spent and wait for the same turn.
-            const order: string[] = [];
+            // Both find the slice spent and wait; a resumes first and spends the new slice.
             const walkA = (async () => {
                 await a.maybeYield();
-                order.push("a resumed");
-                busy(SLICE_MS + 5); // a spends the whole new slice
+                busy(SLICE_MS + 5);
                 await a.maybeYield();
-                order.push("a resumed again");
             })();
             const walkB = (async () => {
                 await b.maybeYield();
-                order.push("b resumed");
                 const before = probe.turns();
                 await b.maybeYield(); // a has spent the slice: b must give the loop a turn
-                order.push("b resumed again");
                 return probe.turns() - before;
             })();
             const [, turnsForB] = await Promise.all([walkA, walkB]);
             assert.ok(turnsForB >= 1, `b went on without a loop turn after a spent the slice (${turnsForB} turns)`);
-            assert.deepEqual(order.slice(0, 2), ["a resumed", "b resumed"], "both resume on the same turn");
         } finally {
             probe.stop();
         }
@@ -67,14 +61,12 @@ describe("Yielder", () => {
         busy(1);
         const probe = turnCounter();
         try {
-            const before = probe.turns();
             // A first call may yield once (the shared slice may have started long ago); after that
             // the slice is fresh and 100 calls run without a turn.
             await y.maybeYield();
             const start = probe.turns();
             for (let i = 0; i < 100; i++) await y.maybeYield();
             assert.equal(probe.turns(), start, "no turn inside a slice");
-            assert.ok(start >= before);
             ac.abort();
             await assert.rejects(y.maybeYield(), /canceled/);
         } finally {

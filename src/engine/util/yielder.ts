@@ -7,8 +7,9 @@
  * each with its own walker; with a clock per walker, each one resumed in its own setImmediate
  * callback and ran a full slice from there, so one loop turn could hold several slices back to
  * back (64 ms measured on the bench chain). With one clock, every walker that finds the slice
- * spent waits on the same immediate, they all resume in that one callback, and together they
- * run one slice before the next turn.
+ * spent waits on the same immediate and they all resume in that one callback: a turn holds one
+ * slice plus, for each other waiter, the work up to its next check (it then waits again).
+ * Waiters resume in the order they came, so none starves.
  */
 import { EngineError } from "../errors";
 
