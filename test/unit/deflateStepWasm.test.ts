@@ -12,10 +12,17 @@ import { repoRoot } from "../helpers/imports";
 const repo = repoRoot;
 const hasClang = spawnSync("clang", ["--version"], { stdio: "ignore" }).status === 0 &&
     spawnSync("wasm-ld", ["--version"], { stdio: "ignore" }).status === 0;
+// .ci/run installs them: there a missing clang is a failure, not a skip.
+const skip = hasClang || process.env.CI ? false : "clang and lld are not installed (apt-get install clang lld)";
 
 describe("deflate step WebAssembly", () => {
-    it("deflateStepWasm.ts is the build of deflateStep.c", { skip: hasClang ? false : "clang and lld are not installed (apt-get install clang lld)" }, () => {
+    it("deflateStepWasm.ts is the build of deflateStep.c", { skip }, (t) => {
         const r = spawnSync(process.execPath, [path.join(repo, "scripts", "build-wasm.mjs"), "--check"], { encoding: "utf8" });
+        if (r.status === 2 && hasClang) {
+            // Another clang version: its bytes differ and are not comparable.
+            t.skip(r.stderr.trim());
+            return;
+        }
         assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
     });
 });

@@ -5,10 +5,11 @@
  * with the module: each DeflateStep owns one instance, whose linear memory holds the window,
  * hash chains, tokens and the loop state, seen from here through typed arrays.
  *
- * NOTE: compiled, the loop takes ~25% less time than it did as JavaScript (the whole level-6
- * deflate of 96 MiB of the bench layer: 3.97 s -> 3.21 s), the same time as Go's; the output
- * is the same, byte for byte, and the goflate tests check it. The rest is latency: ~10 chain
- * candidates per position, each a dependent load from hashPrev.
+ * NOTE: compiled, the whole level-6 deflate of 96 MiB of the bench layer takes 19% less time
+ * than with the loop in JavaScript (3.97 s -> 3.21 s, median of 3); the output is the same,
+ * byte for byte, and the goflate tests check it. What is left in the loop is mostly latency:
+ * ~10.7 chain candidates per findMatch call (~5 per position), each a dependent load from
+ * hashPrev.
  */
 import { DEFLATE_STEP_WASM } from "./wasm/deflateStepWasm";
 
@@ -43,6 +44,11 @@ interface Exports {
     hash_prev_ptr(): number;
     tokens_ptr(): number;
     state_ptr(): number;
+    window_len(): number;
+    hash_head_len(): number;
+    hash_prev_len(): number;
+    tokens_len(): number;
+    state_len(): number;
 }
 
 let compiled: WebAssembly.Module | undefined;
@@ -59,6 +65,18 @@ export class DeflateStep {
         compiled ??= new WebAssembly.Module(Buffer.from(DEFLATE_STEP_WASM, "base64"));
         // The module's memory is its own and never grows, so these views stay valid.
         const x = new WebAssembly.Instance(compiled).exports as unknown as Exports;
+        const want: Array<[string, number, number]> = [
+            ["window", windowSize, x.window_len()],
+            ["hashHead", hashSize, x.hash_head_len()],
+            ["hashPrev", hashPrevSize, x.hash_prev_len()],
+            ["tokens", tokenCount, x.tokens_len()],
+            ["state", S_COUNT, x.state_len()],
+        ];
+        for (const [name, ts, c] of want) {
+            if (ts !== c) {
+                throw new Error(`goflate: the deflate step's ${name} holds ${c} elements, deflate.ts expects ${ts}: rebuild it (node scripts/build-wasm.mjs)`);
+            }
+        }
         const mem = x.memory.buffer;
         this.window = new Uint8Array(mem, x.window_ptr(), windowSize);
         this.hashHead = new Int32Array(mem, x.hash_head_ptr(), hashSize);

@@ -19,7 +19,7 @@ export function goGzipHeader(level: number): Buffer {
     return Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 0xff]);
 }
 
-/** A bounded pool: eStargz opens a member per file, and a level-6 deflater holds ~700 KiB. */
+/** A bounded pool: eStargz opens a member per file, and a level-6 deflater holds ~850 KiB. */
 const POOL_LIMIT = 4;
 const pool = new Map<number, GoDeflater[]>();
 

@@ -38,6 +38,13 @@ enum { S_INDEX, S_LENGTH, S_OFFSET, S_CHAIN_HEAD, S_BYTE_AVAILABLE, S_NTOKENS, S
        S_SYNC, S_GOOD, S_LAZY, S_NICE, S_CHAIN, S_FAST_SKIP_HASHING, S_BLOCK_END, S_COUNT };
 static int32_t st[S_COUNT];
 
+/* Element counts, so that deflateStep.ts can check its views against the arrays. */
+int32_t window_len(void) { return sizeof win / sizeof win[0]; }
+int32_t hash_head_len(void) { return sizeof hashHead / sizeof hashHead[0]; }
+int32_t hash_prev_len(void) { return sizeof hashPrev / sizeof hashPrev[0]; }
+int32_t tokens_len(void) { return sizeof tokens / sizeof tokens[0]; }
+int32_t state_len(void) { return S_COUNT; }
+
 uint8_t *window_ptr(void) { return win; }
 int32_t *hash_head_ptr(void) { return hashHead; }
 int32_t *hash_prev_ptr(void) { return hashPrev; }
