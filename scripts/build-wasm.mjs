@@ -22,6 +22,7 @@ const target = join(dir, "deflateStepWasm.ts");
 const EXPORTS = [
     "run", "window_ptr", "hash_head_ptr", "hash_prev_ptr", "tokens_ptr", "state_ptr",
     "window_len", "hash_head_len", "hash_prev_len", "tokens_len", "state_len",
+    "init", "lit_freq_ptr", "off_freq_ptr", "lit_freq_len", "off_freq_len",
 ];
 
 /** Exits with code 2 and a message: the build cannot be checked on this machine. */

@@ -104,7 +104,7 @@ export class GoDeflater {
             this.tokens = new Uint32Array(MAX_STORE_BLOCK_SIZE + 1);
         } else {
             this.stepKind = "deflate";
-            const step = new DeflateStep(2 * WINDOW_SIZE, HASH_SIZE, WINDOW_SIZE, MAX_FLATE_BLOCK_TOKENS + 1);
+            const step = new DeflateStep(2 * WINDOW_SIZE, HASH_SIZE, WINDOW_SIZE, MAX_FLATE_BLOCK_TOKENS + 1, tk.MAX_NUM_LIT, tk.OFFSET_CODE_COUNT);
             this.loop = step;
             [step.state[S_GOOD], step.state[S_LAZY], step.state[S_NICE], step.state[S_CHAIN], step.state[S_FAST_SKIP_HASHING]] =
                 LEVELS[level === -1 ? 6 : level]!;
@@ -167,6 +167,8 @@ export class GoDeflater {
                 this.bestSpeed!.reset();
                 break;
             case "deflate":
+                this.loop!.litFreq.fill(0);
+                this.loop!.offFreq.fill(0);
                 this.chainHead = -1;
                 this.hashHead.fill(0);
                 this.hashPrev.fill(0);
@@ -296,7 +298,8 @@ export class GoDeflater {
             const hasWindow = this.blockStart <= index;
             const start = this.blockStart;
             this.blockStart = index;
-            this.w.writeBlock(this.tokens, this.ntokens, false, hasWindow ? this.window : null, start, index);
+            const counts = this.loop!;
+            this.w.writeBlock(this.tokens, this.ntokens, false, hasWindow ? this.window : null, start, index, counts.litFreq, counts.offFreq);
         }
     }
 
@@ -326,6 +329,8 @@ export class GoDeflater {
             this.ntokens = s[S_NTOKENS]!;
             this.writeBlock(s[S_BLOCK_END]!);
             s[S_NTOKENS] = 0;
+            step.litFreq.fill(0);
+            step.offFreq.fill(0);
             if (r === RUN_LAST_BLOCK) {
                 break;
             }

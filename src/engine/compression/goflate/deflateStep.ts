@@ -1,6 +1,6 @@
 /**
- * The hot loop of Go's `deflate` (levels 2-9: hashing, `findMatch`, lazy matching, tokens) as
- * WebAssembly, built from wasm/deflateStep.c by scripts/build-wasm.mjs. deflate.ts keeps the
+ * The hot loop of Go's `deflate` (levels 2-9: hashing, `findMatch`, lazy matching, tokens and
+ * their symbol counts) as WebAssembly, built from wasm/deflateStep.c by scripts/build-wasm.mjs. deflate.ts keeps the
  * rest of the compressor (fill, window slide, hash rebase, block writing) and shares the arrays
  * with the module: each DeflateStep owns one instance, whose linear memory holds the window,
  * hash chains, tokens and the loop state, seen from here through typed arrays.
@@ -49,6 +49,11 @@ interface Exports {
     hash_prev_len(): number;
     tokens_len(): number;
     state_len(): number;
+    init(): void;
+    lit_freq_ptr(): number;
+    off_freq_ptr(): number;
+    lit_freq_len(): number;
+    off_freq_len(): number;
 }
 
 let compiled: WebAssembly.Module | undefined;
@@ -59,9 +64,15 @@ export class DeflateStep {
     readonly hashPrev: Int32Array;
     readonly tokens: Uint32Array;
     readonly state: Int32Array;
+    /**
+     * Symbol counts of the tokens made since they were last zeroed: literal/length symbols
+     * (without the end-of-block marker) and distance codes. Zero them with the tokens.
+     */
+    readonly litFreq: Int32Array;
+    readonly offFreq: Int32Array;
     readonly run: () => number;
 
-    constructor(windowSize: number, hashSize: number, hashPrevSize: number, tokenCount: number) {
+    constructor(windowSize: number, hashSize: number, hashPrevSize: number, tokenCount: number, numLit: number, numOffsets: number) {
         compiled ??= new WebAssembly.Module(Buffer.from(DEFLATE_STEP_WASM, "base64"));
         // The module's memory is its own and never grows, so these views stay valid.
         const x = new WebAssembly.Instance(compiled).exports as unknown as Exports;
@@ -71,6 +82,8 @@ export class DeflateStep {
             ["hashPrev", hashPrevSize, x.hash_prev_len()],
             ["tokens", tokenCount, x.tokens_len()],
             ["state", S_COUNT, x.state_len()],
+            ["litFreq", numLit, x.lit_freq_len()],
+            ["offFreq", numOffsets, x.off_freq_len()],
         ];
         for (const [name, ts, c] of want) {
             if (ts !== c) {
@@ -83,6 +96,9 @@ export class DeflateStep {
         this.hashPrev = new Int32Array(mem, x.hash_prev_ptr(), hashPrevSize);
         this.tokens = new Uint32Array(mem, x.tokens_ptr(), tokenCount);
         this.state = new Int32Array(mem, x.state_ptr(), S_COUNT);
+        this.litFreq = new Int32Array(mem, x.lit_freq_ptr(), numLit);
+        this.offFreq = new Int32Array(mem, x.off_freq_ptr(), numOffsets);
+        x.init();
         this.run = x.run;
     }
 }

@@ -103,11 +103,24 @@ export class HuffmanBitWriter {
 
     /**
      * `writeBlock`: tokens[0:n] (the array needs room for one more) as the smallest of fixed,
-     * dynamic and, when `input` is given and fits, stored.
+     * dynamic and, when `input` is given and fits, stored. `litCounts` and `offCounts`, when
+     * given, are the symbol counts of tokens[0:n], made as the tokens were (deflateStep.c).
      */
-    writeBlock(tokens: Uint32Array, n: number, eof: boolean, input: Uint8Array | null, inStart: number, inEnd: number): void {
+    writeBlock(
+        tokens: Uint32Array, n: number, eof: boolean, input: Uint8Array | null, inStart: number, inEnd: number,
+        litCounts?: Int32Array, offCounts?: Int32Array,
+    ): void {
         tokens[n++] = END_BLOCK_MARKER;
-        const [numLiterals, numOffsets] = this.indexTokens(tokens, n);
+        let numLiterals: number;
+        let numOffsets: number;
+        if (litCounts !== undefined && offCounts !== undefined) {
+            this.literalFreq.set(litCounts);
+            this.literalFreq[END_BLOCK_MARKER]++;
+            this.offsetFreq.set(offCounts);
+            [numLiterals, numOffsets] = this.codesFromFreqs();
+        } else {
+            [numLiterals, numOffsets] = this.indexTokens(tokens, n);
+        }
         const storable = input !== null && inEnd - inStart <= MAX_STORE_BLOCK_SIZE;
         const storedSize = storable ? (inEnd - inStart + 5) * 8 : 0;
         let extraBits = 0;
@@ -224,6 +237,13 @@ export class HuffmanBitWriter {
             lf[LENGTH_CODES_START + LENGTH_CODES[(t - MATCH_TYPE) >>> LENGTH_SHIFT]!]++;
             of[offsetCode(t & OFFSET_MASK)]++;
         }
+        return this.codesFromFreqs();
+    }
+
+    /** The rest of `indexTokens`, from the counts: the used alphabet sizes and both codes. */
+    private codesFromFreqs(): [number, number] {
+        const lf = this.literalFreq;
+        const of = this.offsetFreq;
         let numLiterals = lf.length;
         while (lf[numLiterals - 1] === 0) {
             numLiterals--;

@@ -33,6 +33,16 @@ static uint8_t win[2 * WINDOW_SIZE];
 static int32_t hashHead[HASH_SIZE];
 static int32_t hashPrev[WINDOW_SIZE];
 static uint32_t tokens[MAX_FLATE_BLOCK_TOKENS + 1];
+/* The block's symbol counts, kept as tokens are made (`indexTokens` without its pass over the
+   tokens): literal/length symbols (END_BLOCK_MARKER not included) and distance codes. */
+#define MAX_NUM_LIT 286
+#define OFFSET_CODE_COUNT 30
+#define LENGTH_CODES_START 257
+static int32_t litFreq[MAX_NUM_LIT];
+static int32_t offFreq[OFFSET_CODE_COUNT];
+/* `lengthCodes` and `offsetCodes` of Go's token.go, filled by init(). */
+static uint8_t lengthCodes[256];
+static uint8_t offsetCodes[256];
 
 enum { S_INDEX, S_LENGTH, S_OFFSET, S_CHAIN_HEAD, S_BYTE_AVAILABLE, S_NTOKENS, S_WINDOW_END, S_HASH_OFFSET,
        S_SYNC, S_GOOD, S_LAZY, S_NICE, S_CHAIN, S_FAST_SKIP_HASHING, S_BLOCK_END, S_COUNT };
@@ -44,6 +54,55 @@ int32_t hash_head_len(void) { return sizeof hashHead / sizeof hashHead[0]; }
 int32_t hash_prev_len(void) { return sizeof hashPrev / sizeof hashPrev[0]; }
 int32_t tokens_len(void) { return sizeof tokens / sizeof tokens[0]; }
 int32_t state_len(void) { return S_COUNT; }
+int32_t lit_freq_len(void) { return MAX_NUM_LIT; }
+int32_t off_freq_len(void) { return OFFSET_CODE_COUNT; }
+int32_t *lit_freq_ptr(void) { return litFreq; }
+int32_t *off_freq_ptr(void) { return offFreq; }
+
+/* RFC 1951 §3.2.5: extra bits and base of each length code and distance code. */
+static const uint8_t lengthExtraBits[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
+static const uint8_t lengthBase[29] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 255};
+static const uint8_t offsetExtraBits[16] = {0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6};
+static const uint8_t offsetBase[16] = {0x00, 0x01, 0x02, 0x03, 0x04, 0x06, 0x08, 0x0c, 0x10, 0x18, 0x20, 0x30, 0x40, 0x60, 0x80, 0xc0};
+
+/* Fills the code tables; call once per instance, before run(). */
+void init(void) {
+    for (int code = 0; code < 28; code++) {
+        for (int k = 0; k < (1 << lengthExtraBits[code]); k++) {
+            lengthCodes[lengthBase[code] + k] = (uint8_t)code;
+        }
+    }
+    lengthCodes[255] = 28;
+    for (int code = 0; code < 16; code++) {
+        for (int k = 0; k < (1 << offsetExtraBits[code]); k++) {
+            offsetCodes[offsetBase[code] + k] = (uint8_t)code;
+        }
+    }
+}
+
+/* `offsetCode`: codes 16-29 cover 256-32767 in steps of 128 (>>7, +14 codes per doubling). */
+static inline int offset_code(uint32_t off) {
+    if (off < 256) {
+        return offsetCodes[off];
+    }
+    if ((off >> 7) < 256) {
+        return offsetCodes[off >> 7] + 14;
+    }
+    return offsetCodes[off >> 14] + 28;
+}
+
+static inline uint32_t literal(uint8_t b) {
+    litFreq[b]++;
+    return b;
+}
+
+static inline uint32_t match(int length, int offset) {
+    uint32_t xlength = (uint32_t)(length - BASE_MATCH_LENGTH);
+    uint32_t xoffset = (uint32_t)(offset - BASE_MATCH_OFFSET);
+    litFreq[LENGTH_CODES_START + lengthCodes[xlength]]++;
+    offFreq[offset_code(xoffset)]++;
+    return MATCH_TYPE + (xlength << LENGTH_SHIFT) + xoffset;
+}
 
 uint8_t *window_ptr(void) { return win; }
 int32_t *hash_head_ptr(void) { return hashHead; }
@@ -155,7 +214,7 @@ int run(void) {
             }
             if (lookahead == 0) {
                 if (byteAvailable) {
-                    tokens[ntokens++] = win[index - 1];
+                    tokens[ntokens++] = literal(win[index - 1]);
                     byteAvailable = 0;
                 }
                 /* Flush the pending literal and the current block. */
@@ -185,9 +244,7 @@ int run(void) {
             }
         }
         if (lazyMode ? prevLength >= MIN_MATCH_LENGTH && length <= prevLength : length >= MIN_MATCH_LENGTH) {
-            tokens[ntokens++] = lazyMode
-                ? MATCH_TYPE + ((uint32_t)(prevLength - BASE_MATCH_LENGTH) << LENGTH_SHIFT) + (uint32_t)(prevOffset - BASE_MATCH_OFFSET)
-                : MATCH_TYPE + ((uint32_t)(length - BASE_MATCH_LENGTH) << LENGTH_SHIFT) + (uint32_t)(offset - BASE_MATCH_OFFSET);
+            tokens[ntokens++] = lazyMode ? match(prevLength, prevOffset) : match(length, offset);
             /* Emitted the previous match (lazy) or this one (levels 2-3). Hash every position up
                to the end of the match (index and index-1 are in already); without enough
                lookahead the last two are left out. Long matches at levels 2-3 are not hashed. */
@@ -218,7 +275,7 @@ int run(void) {
         } else {
             if (!lazyMode || byteAvailable) {
                 const int i = lazyMode ? index - 1 : index;
-                tokens[ntokens++] = win[i];
+                tokens[ntokens++] = literal(win[i]);
                 if (ntokens == MAX_FLATE_BLOCK_TOKENS) {
                     st[S_BLOCK_END] = i + 1;
                     ret = 1;
