@@ -77,14 +77,11 @@ export class GoDeflater {
     private readonly loop: DeflateStep | undefined;
     private readonly hashHead: Int32Array;
     private readonly hashPrev: Int32Array;
-    private chainHead = -1;
+    // The loop's own state (chainHead, the pending match, byteAvailable) lives only in
+    // loop.state; these are shared with fill and block writing, and copied in for each run.
     private hashOffset = 1;
     private index = 0;
     private blockStart = 0;
-    /** Lazy matching: window[index-1] is still to be emitted. */
-    private byteAvailable = false;
-    private length = MIN_MATCH_LENGTH - 1;
-    private offset = 0;
 
     constructor(readonly level: number) {
         if (!isValidGoLevel(level)) {
@@ -108,6 +105,7 @@ export class GoDeflater {
             this.loop = step;
             [step.state[S_GOOD], step.state[S_LAZY], step.state[S_NICE], step.state[S_CHAIN], step.state[S_FAST_SKIP_HASHING]] =
                 LEVELS[level === -1 ? 6 : level]!;
+            this.resetLoopState();
             this.window = step.window;
             this.hashHead = step.hashHead;
             this.hashPrev = step.hashPrev;
@@ -167,19 +165,25 @@ export class GoDeflater {
                 this.bestSpeed!.reset();
                 break;
             case "deflate":
-                this.loop!.litFreq.fill(0);
-                this.loop!.offFreq.fill(0);
-                this.chainHead = -1;
+                this.resetLoopState();
                 this.hashHead.fill(0);
                 this.hashPrev.fill(0);
                 this.hashOffset = 1;
                 this.index = 0;
                 this.blockStart = 0;
-                this.byteAvailable = false;
-                this.length = MIN_MATCH_LENGTH - 1;
-                this.offset = 0;
                 break;
         }
+    }
+
+    /** No chain head, no pending match or literal, no symbols counted. */
+    private resetLoopState(): void {
+        const step = this.loop!;
+        step.state[S_CHAIN_HEAD] = -1;
+        step.state[S_LENGTH] = MIN_MATCH_LENGTH - 1;
+        step.state[S_OFFSET] = 0;
+        step.state[S_BYTE_AVAILABLE] = 0;
+        step.litFreq.fill(0);
+        step.offFreq.fill(0);
     }
 
     private step(): void {
@@ -284,7 +288,7 @@ export class GoDeflater {
     private rebaseHashes(): void {
         const delta = this.hashOffset - 1;
         this.hashOffset -= delta;
-        this.chainHead -= delta;
+        this.loop!.state[S_CHAIN_HEAD] -= delta;
         for (const table of [this.hashPrev, this.hashHead]) {
             for (let i = 0; i < table.length; i++) {
                 const v = table[i]!;
@@ -298,8 +302,8 @@ export class GoDeflater {
             const hasWindow = this.blockStart <= index;
             const start = this.blockStart;
             this.blockStart = index;
-            const counts = this.loop!;
-            this.w.writeBlock(this.tokens, this.ntokens, false, hasWindow ? this.window : null, start, index, counts.litFreq, counts.offFreq);
+            const step = this.loop!;
+            this.w.writeBlock(this.tokens, this.ntokens, false, hasWindow ? this.window : null, start, index, step.litFreq, step.offFreq);
         }
     }
 
@@ -313,10 +317,6 @@ export class GoDeflater {
         const step = this.loop!;
         const s = step.state;
         s[S_INDEX] = this.index;
-        s[S_LENGTH] = this.length;
-        s[S_OFFSET] = this.offset;
-        s[S_CHAIN_HEAD] = this.chainHead;
-        s[S_BYTE_AVAILABLE] = this.byteAvailable ? 1 : 0;
         s[S_NTOKENS] = this.ntokens;
         s[S_WINDOW_END] = this.windowEnd;
         s[S_HASH_OFFSET] = this.hashOffset;
@@ -336,10 +336,6 @@ export class GoDeflater {
             }
         }
         this.index = s[S_INDEX]!;
-        this.length = s[S_LENGTH]!;
-        this.offset = s[S_OFFSET]!;
-        this.chainHead = s[S_CHAIN_HEAD]!;
-        this.byteAvailable = s[S_BYTE_AVAILABLE] !== 0;
         this.ntokens = s[S_NTOKENS]!;
     }
 }
