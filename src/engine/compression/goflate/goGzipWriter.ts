@@ -5,8 +5,9 @@
  *
  * Writes are Go `Write` calls: the deflater sees the same sequence of writes, so the bytes are
  * Go's for that sequence (and, but for one rare corner noted in deflate.ts, for any other).
- * Output is handed to `out` in 64 KiB chunks that are never reused; a returned promise is
- * awaited before more is compressed, so memory stays bounded whatever the write sizes.
+ * Output is handed to `out` in 64 KiB chunks, never reused unless the consumer gives one back
+ * (`recycleChunk`, once copied); a returned promise is awaited before more is compressed, so
+ * memory stays bounded whatever the write sizes.
  */
 import { crc32 } from "../crc32";
 import { BestCompression, BestSpeed, GoDeflater } from "./deflate";

@@ -17,7 +17,9 @@
  * workerGzip.js; it imports only goflate and node: modules.
  */
 import { parentPort } from "node:worker_threads";
+import { POOL_BUFFER_BYTES } from "./bufferPool";
 import { GoGzipWriter } from "./goGzipWriter";
+import { recycleChunk } from "./outputQueue";
 
 export type WorkerRequest =
     | { t: "start"; level: number }
@@ -43,49 +45,57 @@ export type WorkerReply =
     | { t: "batch"; id: number; out: Uint8Array; sizes: Uint32Array }
     | { t: "error"; id: number; message: string };
 
-let writer: GoGzipWriter | undefined;
-let pending: Buffer[] = [];
-let pendingBytes = 0;
-
-function collect(chunk: Buffer): void {
-    pending.push(chunk);
-    pendingBytes += chunk.length;
-}
-
-/** `n` bytes for a reply: the start of `into` (an input this worker is done with) when it fits. */
-function replyBuffer(into: ArrayBuffer | undefined, n: number): Uint8Array {
-    return into !== undefined && into.byteLength >= n ? new Uint8Array(into, 0, n) : new Uint8Array(n);
-}
-
 /**
- * Everything produced since the last reply, as one buffer of its own (transferable): the start
- * of `into` when it is large enough, else a new one.
+ * A job's compressed bytes so far, copied out of the writer's chunks as they come (each chunk
+ * then goes back to the output queue's spare list) and kept between jobs: a streaming member's
+ * reply to a 1 MiB write is ~1 MiB, a batch's at most its input and a little more.
  */
-function takeOutput(into?: ArrayBuffer): Uint8Array {
-    const all = replyBuffer(into, pendingBytes);
-    let off = 0;
-    for (const c of pending) {
-        all.set(c, off);
-        off += c.length;
+class Collector {
+    private buf = new Uint8Array(POOL_BUFFER_BYTES);
+    length = 0;
+
+    readonly add = (chunk: Uint8Array): void => {
+        if (this.length + chunk.length > this.buf.length) {
+            const grown = new Uint8Array(Math.max(2 * this.buf.length, this.length + chunk.length));
+            grown.set(this.buf.subarray(0, this.length));
+            this.buf = grown;
+        }
+        this.buf.set(chunk, this.length);
+        this.length += chunk.length;
+        recycleChunk(chunk);
+    };
+
+    /**
+     * The bytes collected, as one buffer of its own (transferable): the start of `into` (an
+     * input this worker is done with) when it is large enough, else a new one. Forgets them.
+     */
+    take(into: ArrayBuffer | undefined): Uint8Array {
+        const n = this.length;
+        const out = into !== undefined && into.byteLength >= n ? new Uint8Array(into, 0, n) : new Uint8Array(n);
+        out.set(this.buf.subarray(0, n));
+        this.length = 0;
+        return out;
     }
-    pending = [];
-    pendingBytes = 0;
-    return all;
+
+    /** Back to empty, after a failure. */
+    clear(): void {
+        this.length = 0;
+    }
 }
+
+let writer: GoGzipWriter | undefined;
+const member = new Collector();
+const batch = new Collector();
 
 /** Gzips each member of a batch with the writes it was given (own collector, own writers). */
 async function compressBatch(m: BatchRequest): Promise<void> {
-    const parts: Buffer[] = [];
-    let total = 0;
+    batch.clear();
     const sizes = new Uint32Array(m.members.length);
     let w = 0;
     let off = 0;
     for (let k = 0; k < m.members.length; k++) {
-        const start = total;
-        const gz = new GoGzipWriter(m.level, (c) => {
-            parts.push(c);
-            total += c.length;
-        });
+        const start = batch.length;
+        const gz = new GoGzipWriter(m.level, batch.add);
         await gz.start();
         for (let j = 0; j < m.members[k]!; j++) {
             const n = m.writes[w++]!;
@@ -93,15 +103,10 @@ async function compressBatch(m: BatchRequest): Promise<void> {
             off += n;
         }
         await gz.close();
-        sizes[k] = total - start;
+        sizes[k] = batch.length - start;
     }
     // Every member is compressed: the input's buffer is free to carry the reply back when it fits.
-    const out = replyBuffer(m.data.buffer as ArrayBuffer, total);
-    let at = 0;
-    for (const c of parts) {
-        out.set(c, at);
-        at += c.length;
-    }
+    const out = batch.take(m.data.buffer as ArrayBuffer);
     const reply: WorkerReply = { t: "batch", id: m.id, out, sizes };
     parentPort!.postMessage(reply, [out.buffer as ArrayBuffer, sizes.buffer as ArrayBuffer]);
 }
@@ -112,9 +117,8 @@ async function handle(m: WorkerRequest): Promise<void> {
             return compressBatch(m);
         case "start":
             writer?.abort();
-            pending = [];
-            pendingBytes = 0;
-            writer = new GoGzipWriter(m.level, collect);
+            member.clear();
+            writer = new GoGzipWriter(m.level, member.add);
             await writer.start();
             return;
         case "data":
@@ -125,11 +129,11 @@ async function handle(m: WorkerRequest): Promise<void> {
             writer = undefined;
             break;
     }
-    const out = takeOutput(m.t === "data" ? (m.buf.buffer as ArrayBuffer) : undefined);
+    const out = member.take(m.t === "data" ? (m.buf.buffer as ArrayBuffer) : undefined);
     parentPort!.postMessage({ t: "done", id: m.id, out } satisfies WorkerReply, [out.buffer as ArrayBuffer]);
 }
 
-// NOTE: GoGzipWriter's output callback is synchronous here (collect), so every `await` above
+// NOTE: GoGzipWriter's output callback is synchronous here (Collector.add), so every `await` above
 // settles in a microtask: messages are handled strictly one after the other.
 let chain: Promise<void> = Promise.resolve();
 parentPort?.on("message", (m: WorkerRequest) => {
