@@ -103,6 +103,8 @@ function inputs(): Array<[string, Buffer]> {
         { name: "d/small", data: Buffer.from("hello\n") },
     ])]);
     out.push(["many small files", tarOf(Array.from({ length: 3000 }, (_, i) => ({ name: `f/${i % 7}/file-${i}`, data: textBytes(i % 900) })))]);
+    // ~2.6 MiB of TOC JSON: it is held as deflated 1 MiB pages until the TOC member is written.
+    out.push(["a TOC of several pages", tarOf(Array.from({ length: 8000 }, (_, i) => ({ name: `pages/${"n".repeat(60)}-${i}`, data: textBytes(i % 50) })))]);
     const one = tarOf([{ name: "f", data: textBytes(1000) }], { end: "none" });
     out.push(["no end blocks", one]);
     out.push(["one end block", Buffer.concat([one, Buffer.alloc(512)])]);

@@ -16,6 +16,7 @@ import { bufferPoolState } from "../../src/engine/compression/goflate/bufferPool
 import { goGzipSync } from "../../src/engine/compression/goflate/goGzipWriter";
 import { goflatePoolState } from "../../src/engine/compression/goflate/workerPool";
 import { formatModtime } from "../../src/engine/compression/estargz/modtime";
+import { marshalTocEntry, TocBuilder, type TocEntry } from "../../src/engine/compression/estargz/toc";
 import { encode, decode, randomBytes, sha256, textBytes } from "../helpers/compressionKit";
 import { estargzToc, gzipMembers } from "../helpers/gzipMembers";
 import { tarOf } from "../helpers/tarBuilder";
@@ -178,6 +179,37 @@ describe("eStargz input checks", () => {
             const toc = estargzToc(blob);
             const body = Buffer.concat(members.filter((m) => m.offset < toc.tocOffset).map((m) => m.data));
             assert.ok(body.equals(tar), end);
+        }
+    });
+});
+
+describe("the TOC held as deflated 1 MiB pages (toc.ts)", () => {
+    it("gives back exactly the JSON of its entries, with its length and digest, across pages", () => {
+        for (const count of [0, 1, 9000]) {
+            const toc = new TocBuilder();
+            const entries: TocEntry[] = Array.from({ length: count }, (_, i) => ({
+                name: Buffer.from(`dir-${i % 13}/${"n".repeat(i % 97)}-${i}`),
+                type: "reg",
+                size: i * 7,
+                mode: 0o644n,
+                // Every 1000th entry is longer than a page, so it spans a page boundary.
+                xattrs: i % 1000 === 999 ? new Map([["user.big", randomBytes(900 << 10, i)]]) : undefined,
+                digest: `sha256:${"ab".repeat(32)}`,
+            }));
+            for (const e of entries) {
+                toc.add(e);
+            }
+            const json = toc.finish();
+            const got = Buffer.concat([...json.pieces]);
+            const want = Buffer.from(count === 0
+                ? '{\n\t"version": 1,\n\t"entries": null\n}'
+                : `{\n\t"version": 1,\n\t"entries": [\n${entries.map(marshalTocEntry).join(",\n")}\n\t]\n}`);
+            assert.ok(got.equals(want), `${count} entries: the JSON`);
+            assert.equal(json.length, want.length);
+            assert.equal(json.digest, sha256(want));
+            if (count === 9000) {
+                assert.ok(want.length > 10 << 20, "the case spans many pages");
+            }
         }
     });
 });

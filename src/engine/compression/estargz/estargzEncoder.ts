@@ -268,11 +268,15 @@ export class EStargzEncoder implements BlobEncoder, TarScanHandler {
         const json = this.toc.finish();
         const member = await this.members.open();
         this.member = member;
-        const parts = [tocTarHeader(json.length), ...json.pieces, tocTarTrailer(json.length)];
-        for (const p of parts) {
+        const write = async (p: Buffer): Promise<void> => {
             this.diff.write(p);
             await member.write(p);
+        };
+        await write(tocTarHeader(json.length));
+        for (const p of json.pieces) {
+            await write(p);
         }
+        await write(tocTarTrailer(json.length));
         this.member = undefined;
         await member.close();
         await this.members.drain();

@@ -4,10 +4,11 @@
  * field order and `omitempty` rules, `NumLink` left out (`json:"-"`, BuildKit >= v0.11), xattr
  * keys sorted bytewise with base64 values, no trailing newline, `"entries": null` when empty.
  *
- * Entries are serialised as soon as they are complete, so the TOC is held as compact JSON text,
- * never as objects.
+ * Entries are serialised as soon as they are complete, so the TOC is held as JSON text (most of
+ * it deflated), never as objects.
  */
 import { createHash } from "node:crypto";
+import { deflateRawSync, inflateRawSync } from "node:zlib";
 import type { Digest } from "../../digest/hashSink";
 import { goJsonString } from "./goJson";
 
@@ -88,29 +89,43 @@ export function marshalTocEntry(e: TocEntry): string {
     return `\t\t{\n${lines.join(",\n")}\n\t\t}`;
 }
 
-/** The TOC JSON as pieces, with its length and digest. */
+/** The TOC JSON, with its length and digest; its bytes come a page at a time. */
 export interface TocJson {
-    readonly pieces: readonly Buffer[];
+    readonly pieces: Iterable<Buffer>;
     readonly length: number;
     readonly digest: Digest;
 }
 
+const HEAD_ENTRIES = Buffer.from('{\n\t"version": 1,\n\t"entries": [\n');
+const TAIL_ENTRIES = Buffer.from("\n\t]\n}");
+const EMPTY_TOC = Buffer.from('{\n\t"version": 1,\n\t"entries": null\n}');
+
 /**
- * Collects the serialised entries into 1 MiB pages of their own, so the TOC costs its JSON size
- * in memory (small Buffers would pin the shared allocation pool's slabs, and with them every
- * short-lived copy made next to them).
+ * Collects the serialised entries into a 1 MiB page; each full page is hashed and kept
+ * deflated (zlib level 1, ~10:1 on TOC JSON), so a layer of many files costs a tenth of its TOC
+ * in memory until the end, where the pages are inflated one at a time into the TOC member. (The
+ * TOC member cannot be compressed as it grows: its tar header, which comes first, holds the
+ * JSON's length.)
  */
 export class TocBuilder {
     private static readonly PAGE = 1024 * 1024;
-    private readonly pages: Buffer[] = [];
+    private readonly sealed: Buffer[] = [];
     private page: Buffer | undefined;
     private used = 0;
     private count = 0;
+    private length = 0;
+    private readonly hash = createHash("sha256");
     private readonly lastUser = new Map<string, string>();
     private readonly lastGroup = new Map<string, string>();
 
     add(e: TocEntry): void {
-        this.append((this.count++ === 0 ? "" : ",\n") + marshalTocEntry(e));
+        if (this.count++ === 0) {
+            this.hash.update(HEAD_ENTRIES);
+            this.length += HEAD_ENTRIES.length;
+            this.append(marshalTocEntry(e));
+        } else {
+            this.append(`,\n${marshalTocEntry(e)}`);
+        }
     }
 
     /** nameIfChanged: the name unless it is empty or already the last one seen for this id. */
@@ -122,24 +137,23 @@ export class TocBuilder {
         return nameIfChanged(this.lastGroup, gid, name);
     }
 
+    /** Ends the TOC; nothing may be added afterwards. */
     finish(): TocJson {
-        const head = this.count === 0
-            ? '{\n\t"version": 1,\n\t"entries": null\n}'
-            : '{\n\t"version": 1,\n\t"entries": [\n';
-        const pieces = [Buffer.from(head), ...this.pages];
-        if (this.page !== undefined && this.used > 0) {
-            pieces.push(this.page.subarray(0, this.used));
-        }
-        if (this.count > 0) {
-            pieces.push(Buffer.from("\n\t]\n}"));
-        }
-        const hash = createHash("sha256");
-        let length = 0;
-        for (const p of pieces) {
-            hash.update(p);
-            length += p.length;
-        }
-        return { pieces, length, digest: `sha256:${hash.digest("hex")}` };
+        const rest = this.page?.subarray(0, this.used) ?? Buffer.alloc(0);
+        const tail = this.count === 0 ? EMPTY_TOC : TAIL_ENTRIES;
+        this.hash.update(rest).update(tail);
+        const sealed = this.sealed;
+        const any = this.count > 0;
+        return {
+            length: this.length + rest.length + tail.length,
+            digest: `sha256:${this.hash.digest("hex")}`,
+            pieces: (function* () {
+                if (any) yield HEAD_ENTRIES;
+                for (const z of sealed) yield inflateRawSync(z);
+                if (rest.length > 0) yield rest;
+                yield tail;
+            })(),
+        };
     }
 
     private append(text: string): void {
@@ -151,10 +165,9 @@ export class TocBuilder {
         }
         let off = 0;
         while (bytes > 0) {
-            if (this.page === undefined || this.used === TocBuilder.PAGE) {
-                if (this.page !== undefined) this.pages.push(this.page);
-                this.page = Buffer.allocUnsafeSlow(TocBuilder.PAGE);
-                this.used = 0;
+            this.page ??= Buffer.allocUnsafeSlow(TocBuilder.PAGE);
+            if (this.used === TocBuilder.PAGE) {
+                this.seal(this.page);
             }
             const room = TocBuilder.PAGE - this.used;
             const n = src === undefined
@@ -164,6 +177,14 @@ export class TocBuilder {
             off += n;
             bytes -= n;
         }
+    }
+
+    /** A full page: hashed, counted and kept deflated; the page is then filled again. */
+    private seal(page: Buffer): void {
+        this.hash.update(page);
+        this.length += page.length;
+        this.sealed.push(deflateRawSync(page, { level: 1 }));
+        this.used = 0;
     }
 }
 
