@@ -9,7 +9,7 @@
  *   big        (opt-in) every compression of a ~5 GB tar, one run each: peak RSS must stay flat
  *
  * all on the ~700 MB layer tar (compressInput.mjs), with `gzip -6 | sha256sum` and
- * `zstd -3 | sha256sum` as references. Every layerscope process runs with loopDelayHook.mjs
+ * `zstd -3 | sha256sum` as references. Every layerscope process runs with loopDelayHook.cjs
  * preloaded, so its rows also carry the longest event-loop stall of the main thread.
  */
 import * as fs from "node:fs";
@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import { CHAIN_LAYERS } from "./compressInput.mjs";
 import { timed, timedPipeline } from "./measure.mjs";
 
-const hook = path.join(path.dirname(fileURLToPath(import.meta.url)), "loopDelayHook.mjs");
+const hook = path.join(path.dirname(fileURLToPath(import.meta.url)), "loopDelayHook.cjs");
 let seq = 0;
 
 /** Runs the layerscope CLI under GNU time with the event-loop hook; adds `loopMaxMs`. */
@@ -26,7 +26,7 @@ export async function runLayerscope(cfg, args, tmp) {
     const loopFile = path.join(tmp, `loop-${process.pid}-${++seq}.json`);
     process.env.LAYERSCOPE_BENCH_LOOP_OUT = loopFile;
     try {
-        const r = await timed(cfg.wrap([process.execPath, "--import", hook, cfg.cli, ...args]), tmp);
+        const r = await timed(cfg.wrap([process.execPath, "--require", hook, cfg.cli, ...args]), tmp);
         const loop = JSON.parse(fs.readFileSync(loopFile, "utf8"));
         return { ...r, loopMaxMs: loop.maxMs };
     } finally {

@@ -8,7 +8,7 @@
  *
  * `chain` is the bench's chain case (`compute --ref l7` of the 8-layer chain, a fresh state).
  * The compression cases use the layer tar of the gzip/zstd/estargz bench cases (tars/layer.tar).
- * The main thread's event loop is watched too (loopDelayHook.mjs): for its longest stalls over
+ * The main thread's event loop is watched too (loopDelayHook.cjs): for its longest stalls over
  * 50 ms, what ran meanwhile (stallStacks.mjs).
  *
  * Same environment as bench.mjs (LAYERSCOPE_BENCH_DIR, LAYERSCOPE_BENCH_CLI). The profile is
@@ -56,8 +56,8 @@ const args = [
     "--cpu-prof",
     "--cpu-prof-dir",
     outDir,
-    "--import",
-    path.join(path.dirname(fileURLToPath(import.meta.url)), "loopDelayHook.mjs"),
+    "--require",
+    path.join(path.dirname(fileURLToPath(import.meta.url)), "loopDelayHook.cjs"),
     cli,
     ...(isCompress
         ? ["compress", layerTar, ...compressCases[which]]

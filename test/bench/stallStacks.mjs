@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * What blocked the event loop: for each stall recorded by loopDelayHook.mjs
+ * What blocked the event loop: for each stall recorded by loopDelayHook.cjs
  * ($LAYERSCOPE_BENCH_STALLS_OUT), the main thread's `--cpu-prof` samples inside it, as self time
  * per function and the commonest stacks. Both use the monotonic clock in µs.
  *
