@@ -200,13 +200,27 @@ describe("the TOC held as deflated 1 MiB pages (toc.ts)", () => {
                 toc.add(e);
             }
             const json = toc.finish();
-            const got = Buffer.concat([...json.pieces]);
+            const pieces = [...json.pieces()];
+            const got = Buffer.concat(pieces);
             const want = Buffer.from(count === 0
                 ? '{\n\t"version": 1,\n\t"entries": null\n}'
                 : `{\n\t"version": 1,\n\t"entries": [\n${entries.map(marshalTocEntry).join(",\n")}\n\t]\n}`);
             assert.ok(got.equals(want), `${count} entries: the JSON`);
             assert.equal(json.length, want.length);
             assert.equal(json.digest, sha256(want));
+            // The writes into the TOC member are those of before the pages were deflated:
+            // the head, each full 1 MiB page, the rest, the tail (Go's deflate output can
+            // depend on where writes end).
+            const page = 1 << 20;
+            if (count === 0) {
+                assert.deepEqual(pieces.map((p) => p.length), [want.length]);
+            } else {
+                const [head, tail] = [Buffer.byteLength('{\n\t"version": 1,\n\t"entries": [\n'), Buffer.byteLength("\n\t]\n}")];
+                const body = want.length - head - tail;
+                const full = Math.floor((body - 1) / page); // a full last page is the rest
+                assert.deepEqual(pieces.map((p) => p.length), [head, ...Array(full).fill(page), body - full * page, tail]);
+                assert.deepEqual([...json.pieces()].map((p) => p.length), pieces.map((p) => p.length), "pieces can be read again");
+            }
             if (count === 9000) {
                 assert.ok(want.length > 10 << 20, "the case spans many pages");
             }

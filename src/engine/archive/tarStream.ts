@@ -21,8 +21,10 @@ export interface FdSink {
 
 // 4 x 2 MiB: few enough blocks that the per-block worker message is noise (a 2 MiB block takes
 // ~1.2 ms to hash), enough that the main thread fills one while the worker hashes the others.
-// A ring per blob in the making: 4 MiB blocks cost a chain's two at once ~30 MiB of RSS
-// (bench chain peak 219-231 -> 190-196 MiB) and bought no speed (base 2.51 s either way).
+// A ring per blob in the making, and each full block is one write to the blob's compressor
+// (a Go-exact member copies it for its worker). 4 MiB blocks bought no speed (base 2.51 s
+// either way) and cost the bench chain, two blobs at once, 219-231 MiB of peak RSS against
+// 190-196 MiB with 2 MiB: 16 MiB of rings, the rest larger copies in flight.
 export const RING_BLOCKS = 4;
 export const RING_BLOCK_SIZE = 2 * 1024 * 1024;
 

@@ -273,7 +273,7 @@ export class EStargzEncoder implements BlobEncoder, TarScanHandler {
             await member.write(p);
         };
         await write(tocTarHeader(json.length));
-        for (const p of json.pieces) {
+        for (const p of json.pieces()) {
             await write(p);
         }
         await write(tocTarTrailer(json.length));

@@ -89,9 +89,9 @@ export function marshalTocEntry(e: TocEntry): string {
     return `\t\t{\n${lines.join(",\n")}\n\t\t}`;
 }
 
-/** The TOC JSON, with its length and digest; its bytes come a page at a time. */
+/** The TOC JSON, with its length and digest; its bytes come a page at a time, each time asked. */
 export interface TocJson {
-    readonly pieces: Iterable<Buffer>;
+    pieces(): Generator<Buffer>;
     readonly length: number;
     readonly digest: Digest;
 }
@@ -137,7 +137,7 @@ export class TocBuilder {
         return nameIfChanged(this.lastGroup, gid, name);
     }
 
-    /** Ends the TOC; nothing may be added afterwards. */
+    /** Ends the TOC; call once, and add nothing afterwards. */
     finish(): TocJson {
         const rest = this.page?.subarray(0, this.used) ?? Buffer.alloc(0);
         const tail = this.count === 0 ? EMPTY_TOC : TAIL_ENTRIES;
@@ -147,12 +147,12 @@ export class TocBuilder {
         return {
             length: this.length + rest.length + tail.length,
             digest: `sha256:${this.hash.digest("hex")}`,
-            pieces: (function* () {
+            *pieces() {
                 if (any) yield HEAD_ENTRIES;
                 for (const z of sealed) yield inflateRawSync(z);
                 if (rest.length > 0) yield rest;
                 yield tail;
-            })(),
+            },
         };
     }
 

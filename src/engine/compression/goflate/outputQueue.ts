@@ -17,8 +17,9 @@ const MAX_SPARE = 8;
 /** Chunks handed out and not yet given back: only these are taken back, each once. */
 const handedOut = new WeakSet<ArrayBufferLike>();
 
+/** A chunk with an ArrayBuffer of its own (never a slice of node's shared pool). */
 function newChunk(): Buffer {
-    return spare.pop() ?? Buffer.allocUnsafe(CHUNK_SIZE);
+    return spare.pop() ?? Buffer.allocUnsafeSlow(CHUNK_SIZE);
 }
 
 /**
@@ -27,12 +28,12 @@ function newChunk(): Buffer {
  */
 export function recycleChunk(chunk: Uint8Array): void {
     const ab = chunk.buffer;
-    if (!handedOut.has(ab)) {
+    if (!handedOut.has(ab) || ab.byteLength !== CHUNK_SIZE || chunk.byteOffset !== 0) {
         return;
     }
     handedOut.delete(ab);
     if (spare.length < MAX_SPARE) {
-        spare.push(Buffer.from(ab, chunk.byteOffset, CHUNK_SIZE));
+        spare.push(Buffer.from(ab, 0, CHUNK_SIZE));
     }
 }
 
