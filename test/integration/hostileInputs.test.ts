@@ -322,6 +322,7 @@ const rows: Row[] = [
     { cls: "symlink escape", name: "symlink to ../.. then a file through it, one layer", code: "UnsafePath", reason: "symlink-escape", run: (sb) => importInto(sb, (d) => layout(d, { layers: [gzLayer([{ name: "up", type: "2", linkname: "../../../.." }, file("up/evil", "x")])] })) },
     { cls: "symlink escape", name: "absolute symlink /../.. then a file through it", code: "UnsafePath", reason: "symlink-escape", run: (sb) => applyTar(sb, tarOf([{ name: "s", type: "2", linkname: "/../../sentinel" }, file("s/evil", "x")])) },
     { cls: "symlink escape", name: "symlinked directory chain leading out", code: "UnsafePath", reason: "symlink-escape", run: (sb) => applyTar(sb, tarOf([dir("a/"), { name: "a/b", type: "2", linkname: ".." }, { name: "c", type: "2", linkname: "a/b/a/b/.." }, file("c/evil", "x")])) },
+    { cls: "symlink escape", name: "a chain of symlinks with long targets (d/../ x 800 each) under an entry's path", code: "UnsafePath", reason: "symlink-loop", run: (sb) => applyTar(sb, tarOf([dir("d/"), ...Array.from({ length: 10 }, (_, i) => ({ name: `s${i}`, type: "2", linkname: "s", pax: { linkpath: `${"d/../".repeat(800)}${i < 9 ? `s${i + 1}` : "d"}` } })), file("s0/x", "x")])) },
     { cls: "symlink escape", name: "opaque whiteout through an escaping symlink", code: "UnsafePath", reason: "symlink-escape", run: (sb) => applyTar(sb, tarOf([{ name: "s", type: "2", linkname: "../../sentinel" }, file("s/.wh..wh..opq", "")])) },
     { cls: "symlink escape", name: "whiteout through an escaping symlink", code: "UnsafePath", reason: "symlink-escape", run: (sb) => applyTar(sb, tarOf([{ name: "s", type: "2", linkname: "../../sentinel" }, file("s/.wh.keep", "")])) },
     {
@@ -532,6 +533,72 @@ describe("hostile inputs: each refused with its own code, nothing written outsid
         const lines = [...tried].map(([cls, n]) => `${cls}: ${n}`);
         process.stdout.write(`# hostile inputs refused, by class (${[...tried.values()].reduce((a, b) => a + b, 0)} rows): ${lines.join("; ")}\n`);
     });
+});
+
+/** The sentinel's own xattrs (none are set by the fixtures): a layer must never add one. */
+function sentinelXattrs(sb: Sandbox): string[] {
+    const r = spawnSync("python3", ["-c", "import os,sys\nfor r,ds,fs in os.walk(sys.argv[1]):\n  for n in ['.']+ds+fs:\n    p=os.path.join(r,n)\n    for a in os.listxattr(p, follow_symlinks=False): print(p, a)", sb.sentinel], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout.split("\n").filter(Boolean);
+}
+
+describe("directory metadata set at the end of a layer stays inside the root", () => {
+    // A directory's mode and times are set after the whole tar (a read-only directory must still
+    // take its children). A later entry of the same layer may turn that directory, or a parent,
+    // into a symlink to anywhere; what is set at the end must not follow it. Each case is a tar
+    // containerd's archive.Apply takes, so it applies without error here too.
+    const victimDir = (sb: Sandbox): string => sb.sentinel;
+    const cases: { name: string; mode?: "native" | "overlayfs"; tar: (sb: Sandbox) => Buffer; inside: (root: string) => void }[] = [
+        {
+            name: "a parent turned into a symlink to a directory outside (setuid mode, owner, xattrs on the child)",
+            tar: (sb) => tarOf([
+                dir("a/"),
+                { name: "a/etc/", type: "5", mode: 0o4777, uid: 4242, gid: 4343, mtime: 1, pax: { "SCHILY.xattr.user.evil": "1", "SCHILY.xattr.trusted.evil": "1" } },
+                { name: "a", type: "2", linkname: victimDir(sb) },
+            ]),
+            inside: (root) => assert.ok(fs.lstatSync(join(root, "a")).isSymbolicLink()),
+        },
+        {
+            name: "a parent turned into a symlink; the child's name is a file outside (mode 06777, owner 0)",
+            tar: (sb) => tarOf([dir("a/"), { name: "a/keep/", type: "5", mode: 0o6777, uid: 0, gid: 0, mtime: 1 }, { name: "a", type: "2", linkname: victimDir(sb) }]),
+            inside: (root) => assert.ok(fs.lstatSync(join(root, "a")).isSymbolicLink()),
+        },
+        {
+            name: "the directory itself turned into a symlink to a file outside",
+            tar: (sb) => tarOf([{ name: "d/", type: "5", mode: 0o777, mtime: 1 }, { name: "d", type: "2", linkname: join(victimDir(sb), "keep") }]),
+            inside: (root) => assert.ok(fs.lstatSync(join(root, "d")).isSymbolicLink()),
+        },
+        {
+            name: "a relative symlink climbing out replaces the directory",
+            tar: () => tarOf([{ name: "d/", type: "5", mode: 0o777, mtime: 1 }, { name: "d", type: "2", linkname: "../../sentinel/keep" }]),
+            inside: (root) => assert.ok(fs.lstatSync(join(root, "d")).isSymbolicLink()),
+        },
+        {
+            name: "overlayfs: an opaque directory turned into a symlink to a directory outside",
+            mode: "overlayfs",
+            tar: (sb) => tarOf([dir("a/"), file("a/.wh..wh..opq", ""), { name: "a", type: "2", linkname: victimDir(sb) }]),
+            inside: (root) => assert.ok(fs.lstatSync(join(root, "a")).isSymbolicLink()),
+        },
+        {
+            name: "a directory deleted by a later whiteout of the same layer",
+            tar: () => tarOf([{ name: "d/", type: "5", mode: 0o555, mtime: 1 }, file(".wh.d", "")]),
+            inside: (root) => assert.equal(fs.existsSync(join(root, "d")), false),
+        },
+    ];
+    for (const c of cases) {
+        it(c.name, { skip: c.mode === "overlayfs" && !isRoot ? "overlayfs whiteouts need root" : false }, async () => {
+            const sb = sandbox();
+            const tar = c.tar(sb);
+            await applyTar(sb, tar, { mode: c.mode, privileged: isRoot });
+            assert.ok(sb.before);
+            const afterFp = fingerprint(sb.base, sb.target);
+            afterFp.forEach((v, k) => assert.equal(v, sb.before!.get(k), `${k} changed`));
+            sb.before.forEach((_, k) => assert.ok(afterFp.has(k), `${k} disappeared`));
+            assert.deepEqual(sentinelXattrs(sb), []);
+            c.inside(join(sb.target, "root"));
+            fs.rmSync(sb.base, { recursive: true, force: true });
+        });
+    }
 });
 
 describe("limits can be raised", () => {

@@ -7,7 +7,11 @@
  * - every parent directory is resolved inside the root: symlinks met on the way are followed
  *   within it (an absolute target starts again at the root), and one that would climb above the
  *   root is refused (UnsafePath); the final component is never followed (O_NOFOLLOW, l* calls);
- * - hard links must name something already in the snapshot, resolved the same way;
+ * - hard links must name something already in the snapshot, resolved the same way; resolving
+ *   one path takes at most MAX_RESOLVE_STEPS components (symlink targets included);
+ * - a directory's owner and xattrs are set when it is made (as containerd does); its mode and
+ *   times at the end, and only if it is still reached from the root through directories alone
+ *   (a later entry may have turned it, or a parent, into a symlink to anywhere);
  * - device nodes only when privileged; overlayfs whiteouts need mknod, so privilege too;
  * - header sizes are exact (the scanner reads exactly Header.Size payload bytes; a short stream
  *   is Corrupt); header numbers that do not fit (ids, times, device numbers) are Corrupt;
@@ -83,6 +87,12 @@ export const DEFAULT_MAX_RATIO = 1000;
 /** Below this many decompressed bytes the ratio is not checked (small layers of zeros are fine). */
 export const RATIO_FLOOR = 64 * 1024 * 1024;
 const MAX_LINK_HOPS = 255;
+/**
+ * Components looked at while resolving one entry's parent, symlink targets included. Hops alone
+ * do not bound the work: 255 links whose targets are `d/../` x 800 cost 200,000 lstats per
+ * entry. A path the kernel can open has at most PATH_MAX (4096) bytes, so 2,048 components.
+ */
+const MAX_RESOLVE_STEPS = 4096;
 const SLASH = 0x2f;
 const WH_PREFIX = ".wh.";
 const WH_META_PREFIX = ".wh..wh.";
@@ -130,6 +140,13 @@ const writeAsync = promisify(fs.write);
 const closeAsync = promisify(fs.close);
 const rmAsync = fs.promises.rm;
 
+interface DeferredDir {
+    /** Real components from the root (symlinks on the entry's path already resolved). */
+    readonly parts: readonly Buffer[];
+    readonly mode: number;
+    readonly mtime: ScannedEntry["mtime"];
+}
+
 interface Pending {
     readonly fd: number;
     readonly path: Buffer;
@@ -142,7 +159,11 @@ export class LayerApplier {
     private readonly root: Buffer;
     private readonly privileged: boolean;
     private readonly special = new SpecialNodes();
-    private readonly dirs: { path: Buffer; entry: ScannedEntry | null; opaque: boolean }[] = [];
+    /**
+     * Directories whose mode and times wait for the end (a read-only directory must still take
+     * its children; writing a child changes its parent's mtime), by their real components.
+     */
+    private readonly dirs: DeferredDir[] = [];
     private readonly dirIndex = new Map<string, number>();
     /** Paths (hex, relative) written by this layer: opaque directories keep them. */
     private readonly written = new Set<string>();
@@ -166,8 +187,10 @@ export class LayerApplier {
         const stack: Buffer[] = [];
         const queue = [...parts];
         let hops = 0;
+        let steps = 0;
         while (queue.length > 0) {
             const c = queue.shift()!;
+            if (++steps > MAX_RESOLVE_STEPS) throw unsafe(name, `resolving its path takes more than ${MAX_RESOLVE_STEPS} steps (a chain of symlinks?)`, "symlink-loop");
             if (c.length === 0 || (c.length === 1 && c[0] === 0x2e)) continue;
             if (c.length === 2 && c[0] === 0x2e && c[1] === 0x2e) {
                 if (stack.length === 0) throw unsafe(name, "a symlink on its path leads out of the snapshot root", "symlink-escape");
@@ -309,7 +332,7 @@ export class LayerApplier {
         await this.flushIfTouching(target);
         switch (e.typeflag) {
             case TYPE_DIR:
-                await this.makeDir(target, e);
+                await this.makeDir([...dirParts, base], target, e);
                 return;
             case TYPE_REG:
             case TYPE_REGA:
@@ -348,20 +371,23 @@ export class LayerApplier {
         return false;
     }
 
-    private async makeDir(p: Buffer, e: ScannedEntry): Promise<void> {
+    /**
+     * Owner and xattrs now, as containerd's createTarFile sets them (the path was just resolved
+     * inside the root); mode and times at the end (`finishDirs`). Only those few numbers are
+     * kept, never the entry's PAX records.
+     */
+    private async makeDir(parts: Buffer[], p: Buffer, e: ScannedEntry): Promise<void> {
         if (!(await this.replace(p, true))) fs.mkdirSync(p, 0o700);
-        this.noteDir(p, e, false);
-    }
-
-    private noteDir(p: Buffer, e: ScannedEntry | null, opaque: boolean): void {
+        if (this.privileged) fs.lchownSync(p, Number(e.uid), Number(e.gid));
+        this.setXattrs(p, e);
+        const later: DeferredDir = { parts, mode: Number(e.mode & 0o7777n), mtime: e.mtime };
         const key = p.toString("hex");
         const i = this.dirIndex.get(key);
         if (i === undefined) {
             this.dirIndex.set(key, this.dirs.length);
-            this.dirs.push({ path: p, entry: e, opaque });
+            this.dirs.push(later);
         } else {
-            const d = this.dirs[i]!;
-            this.dirs[i] = { path: p, entry: e ?? d.entry, opaque: opaque || d.opaque };
+            this.dirs[i] = later; // the last entry for a directory wins
         }
     }
 
@@ -424,7 +450,10 @@ export class LayerApplier {
                     if (!this.written.has(rel)) await removeAll(join(dir, child));
                 }
             }
-            this.noteDir(dir, null, this.opts.mode === "overlayfs");
+            if (this.opts.mode === "overlayfs") {
+                const opaqueName = this.privileged ? "trusted.overlay.opaque" : "user.overlay.opaque";
+                setXattr(dir.toString("utf8"), opaqueName, Buffer.from("y"), dir, this.special);
+            }
             return;
         }
         if (baseStr.startsWith(WH_META_PREFIX)) return; // other AUFS metadata: ignored, as containerd does
@@ -469,14 +498,43 @@ export class LayerApplier {
         }
     }
 
-    /** Directory metadata last, deepest first, as containerd sets directory times after the walk. */
+    /**
+     * Directory modes and times last, deepest first, as containerd sets directory times after
+     * the walk. A later entry of the layer may have replaced a directory, or one of its parents,
+     * with a symlink (to anywhere) or a file: each directory is found again from the root by its
+     * real components, none of them a symlink, and left alone if it is no longer there.
+     */
     private async finishDirs(): Promise<void> {
-        const opaqueName = this.privileged ? "trusted.overlay.opaque" : "user.overlay.opaque";
-        for (let i = this.dirs.length - 1; i >= 0; i--) {
+        const order = this.dirs.map((_, i) => i).sort((a, b) => this.dirs[b]!.parts.length - this.dirs[a]!.parts.length || b - a);
+        const isDir = new Map<string, boolean>();
+        const stillDir = (parts: readonly Buffer[]): Buffer | null => {
+            let p = this.root;
+            for (const c of parts) {
+                p = join(p, c);
+                const key = p.toString("hex");
+                let ok = isDir.get(key);
+                if (ok === undefined) {
+                    let st: fs.Stats | undefined;
+                    try {
+                        st = fs.lstatSync(p);
+                    } catch (err) {
+                        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw fromSystemError(err, p.toString(), "setting directory metadata");
+                    }
+                    ok = st !== undefined && st.isDirectory();
+                    isDir.set(key, ok);
+                }
+                if (!ok) return null;
+            }
+            return p;
+        };
+        for (const i of order) {
             await this.yielder.maybeYield();
             const d = this.dirs[i]!;
-            if (d.opaque) setXattr(d.path.toString("utf8"), opaqueName, Buffer.from("y"), d.path, this.special);
-            if (d.entry) this.setMetadata(d.path, d.entry, false);
+            const p = stillDir(d.parts);
+            if (p === null) continue;
+            fs.chmodSync(p, d.mode); // p is a directory reached through directories only
+            const t = Number(d.mtime.sec) + d.mtime.nsec / 1e9;
+            fs.lutimesSync(p, t, t);
         }
         await this.special.flush();
     }
