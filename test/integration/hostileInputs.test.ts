@@ -601,6 +601,28 @@ describe("directory metadata set at the end of a layer stays inside the root", (
     }
 });
 
+describe("a failed unprivileged import leaves nothing behind", () => {
+    // A layer may leave read-only directories, which an unprivileged user cannot empty without
+    // opening them up first; the error reported must be the import's own (here the diffID).
+    it("a layer with a 0555 directory and a wrong diffID: diffid-mismatch, no snapshot left", { skip: isRoot ? false : "needs root to switch to an unprivileged user" }, () => {
+        const sb = sandbox();
+        for (const d of [work, sb.base, sb.input, sb.target]) fs.chmodSync(d, 0o755);
+        const layer = gzLayer([{ name: "ro/", type: "5", mode: 0o555, mtime: 1 }, file("ro/f", "x")]);
+        layout(join(sb.input, "img"), { layers: [{ ...layer, diffID: sha256("another layer") }] });
+        const ws = join(sb.target, "ws");
+        fs.mkdirSync(ws);
+        fs.chownSync(ws, 65534, 65534);
+        sb.ready();
+        const r = spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, cliForUser(65534), "import", join(sb.input, "img"), ws, "--json"], { encoding: "utf8" });
+        assert.equal(r.status, 1, r.stderr);
+        assert.match(r.stderr, /decompresses to sha256:[0-9a-f]{64}, the config.s diff_ids\[0\] says/, r.stderr);
+        assert.doesNotMatch(r.stderr, /EACCES|permission denied/i, r.stderr);
+        const snaps = join(ws, "snapshots");
+        assert.deepEqual(fs.existsSync(snaps) ? fs.readdirSync(snaps) : [], [], "a snapshot directory was left behind");
+        fs.rmSync(sb.base, { recursive: true, force: true });
+    });
+});
+
 describe("limits can be raised", () => {
     it("the zstd zero bomb imports with --max-ratio 0 (CLI), the same diffID", async () => {
         const sb = sandbox();

@@ -20,6 +20,7 @@ import type { ContentStore } from "../content";
 import { readJson, removeDurable, writeJsonDurable } from "../content/durableFs";
 import { currentOwner, isProcessAlive, parseOwner, type ProcessOwner } from "../content/processOwner";
 import { EngineError, fromSystemError } from "../errors";
+import { removeTree } from "../fs/removeTree";
 import { REF_ID_PATTERN } from "../refs/workspaceFile";
 
 interface Journal {
@@ -88,7 +89,7 @@ async function rollBackLocked(store: ContentStore, root: string): Promise<string
         for (const id of journal.refs.filter((r) => !ws.ids.has(r))) {
             for (const n of names.filter((n) => n === id || n.startsWith(`.${id}.tmp-`))) {
                 if (ws.snapshots.has(path.join("snapshots", n))) continue; // another ref's
-                await fsp.rm(path.join(snapDir, n), { recursive: true, force: true });
+                await removeTree(path.join(snapDir, n));
             }
             rolled.push(id);
         }

@@ -23,6 +23,7 @@ import { readToc } from "../compression/estargz/tocReader";
 import { ContentStore } from "../content";
 import type { Digest } from "../digest/hashSink";
 import { EngineError, fromSystemError } from "../errors";
+import { removeTree } from "../fs/removeTree";
 import { execFileOffThread } from "../util/execOffThread";
 import { writeFileAtomic } from "../fs/atomicFile";
 import { buildWorkspace, parseWorkspaceFile, type RefSpec, type Snapshotter, STATE_DIR, WORKSPACE_FILE, type WorkspaceFile } from "../refs";
@@ -235,7 +236,7 @@ async function applyLayers(img: ResolvedImage, files: Awaited<ReturnType<typeof 
             });
         }
     } catch (err) {
-        for (const dir of made) await fsp.rm(dir, { recursive: true, force: true });
+        for (const dir of made) await removeTree(dir).catch(() => undefined); // the error being reported matters more
         throw err;
     }
     return layers;
@@ -274,7 +275,7 @@ async function commitImport(c: Commit, img: ResolvedImage, layers: readonly Impo
             await writeFileAtomic(wsFile, `${JSON.stringify(merged, null, 2)}\n`);
         });
     } catch (err) {
-        for (const l of layers) await fsp.rm(path.join(root, l.snapshot), { recursive: true, force: true });
+        for (const l of layers) await removeTree(path.join(root, l.snapshot)).catch(() => undefined);
         throw err;
     }
     if (layers.length === 0) return [];
@@ -351,7 +352,7 @@ export async function buildSnapshot<T>(final: string, parent: string | null, fil
         await fsp.rename(tmp, final);
         return result;
     } catch (err) {
-        await fsp.rm(tmp, { recursive: true, force: true });
+        await removeTree(tmp).catch(() => undefined);
         throw err;
     }
 }
