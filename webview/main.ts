@@ -13,6 +13,7 @@ import { h } from "./render/svg";
 import { initialState, isBusy, persisted, reduce, type Action, type GraphState } from "./state";
 import { loadState, post, saveState } from "./vscodeApi";
 import "./styles.css";
+import { displayLines, displayText } from "../src/display/displayText";
 
 registerComponents();
 
@@ -101,7 +102,7 @@ function select(ref: string): void {
 
 function render(): void {
     if (state.status === "failed") {
-        message.textContent = state.failure;
+        message.textContent = displayLines(state.failure);
         message.hidden = false;
     } else if (state.status === "loading") {
         message.textContent = "Loading refs…";
@@ -134,7 +135,7 @@ function render(): void {
     }
     renderControls();
     searchCount.textContent = state.search.trim() ? `${state.matches.length} match${state.matches.length === 1 ? "" : "es"}` : "";
-    title.textContent = state.label ? `${state.label} · ${state.order.length} refs` : "";
+    title.textContent = state.label ? `${displayText(state.label)} · ${state.order.length} refs` : "";
     if (state.focus) {
         const ref = state.focus;
         dispatch({ type: "ui/focused" });
@@ -179,7 +180,7 @@ function renderControls(): void {
     setDisabled(compute, !node || busy);
     setDisabled(convert, !node || busy || node.blob === "");
     const b = state.busy.get(state.selected);
-    opStatus.textContent = b ? progressText(b) : (state.notes.get(state.selected) ?? "");
+    opStatus.textContent = displayLines(b ? progressText(b) : (state.notes.get(state.selected) ?? ""));
 }
 
 function readControls(): void {

@@ -14,6 +14,7 @@ import { createGraphController } from "./graph";
 import { guarded, Log } from "./log";
 import { SourceModel } from "./model/sourceModel";
 import { RefsTreeProvider } from "./tree/refsTree";
+import { showInfo, withProgressNotification } from "./notify";
 
 const REMEMBERED_KEY = "layerscope.sources";
 
@@ -81,9 +82,10 @@ async function diffFolders(log: Log): Promise<void> {
         { title: "Layerscope: what is the upper folder?" },
     );
     if (!mode) return;
-    const result = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: "Layerscope: computing the layer diff", cancellable: true },
-        async (_progress, token) => {
+    const result = await withProgressNotification(
+        "Layerscope: computing the layer diff",
+        true,
+        async (_report, token) => {
             const abort = new AbortController();
             const sub = token.onCancellationRequested(() => abort.abort());
             try {
@@ -94,7 +96,7 @@ async function diffFolders(log: Log): Promise<void> {
         },
     );
     log.line(`diff ${lower} -> ${upper}${mode.overlay ? " (overlay)" : ""}: ${result.diffID} (${result.size} bytes)`);
-    const pick = await vscode.window.showInformationMessage(
+    const pick = await showInfo(
         `Layer diffID ${result.diffID.slice(0, 19)}… (${result.size.toLocaleString()} bytes uncompressed)`,
         "Copy diffID",
     );

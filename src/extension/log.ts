@@ -5,6 +5,7 @@
 import * as vscode from "vscode";
 import { isEngineError } from "../engine";
 import { isCanceled } from "./model/operation";
+import { showError } from "./notify";
 
 export class Log implements vscode.Disposable {
     readonly channel = vscode.window.createOutputChannel("Layerscope");
@@ -54,7 +55,7 @@ export async function guarded<T>(log: Log, command: string, title: string, body:
         if (!(err instanceof AlreadyReported)) {
             const message = log.failure(title, err);
             log.onCommandError?.(command, message);
-            void vscode.window.showErrorMessage(`Layerscope: ${title}: ${message}`, "Show Log").then((pick) => pick && log.channel.show(true));
+            void showError(`Layerscope: ${title}: ${message}`, "Show Log").then((pick) => pick && log.channel.show(true));
         }
         if (rethrow) throw err instanceof AlreadyReported ? err.original : err;
         return undefined;

@@ -8,6 +8,7 @@ import type { RefNodeView, VerificationState } from "../../src/protocol/viewMode
 import { DEFAULT_LAYOUT, type GraphLayout } from "../graphLayout";
 import { clampZoom, type Busy } from "../state";
 import { ellipsize, shortDigest, svg } from "./svg";
+import { displayLines, displayText } from "../../src/display/displayText";
 
 export interface ViewTransform {
     readonly panX: number;
@@ -113,7 +114,7 @@ export class GraphView {
     updateNode(node: RefNodeView): void {
         const els = this.nodes.get(node.id);
         if (!els) return;
-        els.sub.textContent = subtitle(node);
+        els.sub.textContent = displayText(subtitle(node));
         els.g.classList.toggle("computed", node.diffID !== "" || node.chainID !== "");
         setBadge(els.badge, node);
     }
@@ -127,7 +128,7 @@ export class GraphView {
             // Progress replaces the digest line inside the frame (the node's box stays the same).
             if (b) {
                 els.g.setAttribute("data-busy", "true");
-                els.status.textContent = ellipsize(progressText(b), 21);
+                els.status.textContent = ellipsize(displayText(progressText(b)), 21);
                 els.sub.setAttribute("visibility", "hidden");
             } else {
                 els.g.removeAttribute("data-busy");
@@ -310,13 +311,13 @@ function drawNode(node: RefNodeView, x: number, y: number): NodeEls {
         "aria-label": `${node.kind} ${node.id}`,
     });
     const title = svg("title");
-    title.textContent = node.description ? `${node.id}\n${node.description}` : node.id;
+    title.textContent = displayLines(node.description ? `${node.id}\n${node.description}` : node.id);
     g.append(title);
     if (node.kind === "Merge") g.append(svg("rect", { class: "frame-outer", x: -4, y: -4, width: w + 8, height: h + 8, rx: 9 }));
     g.append(svg("rect", { class: "frame", width: w, height: h, rx: 6 }));
     g.append(svg("rect", { class: "accent", width: 5, height: h, rx: 2 }));
     const name = svg("text", { class: "name", x: 13, y: 19 });
-    name.textContent = ellipsize(node.id, 21);
+    name.textContent = ellipsize(displayText(node.id), 21);
     const tag = svg("text", { class: "kind-tag", x: 13, y: 36 });
     tag.textContent = KIND_TAG[node.kind];
     const sub = svg("text", { class: "sub", x: 56, y: 36 });
@@ -327,7 +328,7 @@ function drawNode(node: RefNodeView, x: number, y: number): NodeEls {
     g.append(tag, name, sub, status, badge);
     g.classList.toggle("computed", node.diffID !== "" || node.chainID !== "");
     const els = { g, sub, status, badge, x, y };
-    sub.textContent = subtitle(node);
+    sub.textContent = displayText(subtitle(node));
     return els;
 }
 

@@ -1,9 +1,18 @@
-/** Small helpers for building SVG and HTML with text only: data never becomes markup. */
+/**
+ * Small helpers for building SVG and HTML with text only: data never becomes markup. Text and
+ * the attributes people read (title, aria-label) show control and bidi characters as escapes
+ * (displayText.ts): a ref id or path from a hostile tree cannot reorder what is shown.
+ */
+import { displayLines } from "../../src/display/displayText";
+
+const READ_ATTRS: ReadonlySet<string> = new Set(["title", "aria-label"]);
+const shownAttr = (k: string, v: string): string => (READ_ATTRS.has(k) ? displayLines(v) : v);
+
 export const SVG_NS = "http://www.w3.org/2000/svg";
 
 export function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number> = {}): SVGElementTagNameMap[K] {
     const el = document.createElementNS(SVG_NS, tag);
-    for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+    for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, shownAttr(k, String(v)));
     return el;
 }
 
@@ -13,8 +22,8 @@ export function h<K extends keyof HTMLElementTagNameMap>(
     ...children: (Node | string)[]
 ): HTMLElementTagNameMap[K] {
     const el = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
-    for (const c of children) el.append(typeof c === "string" ? document.createTextNode(c) : c);
+    for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, shownAttr(k, v));
+    for (const c of children) el.append(typeof c === "string" ? document.createTextNode(displayLines(c)) : c);
     return el;
 }
 

@@ -10,14 +10,16 @@ import type { CommandContext } from "./context";
 import { PickCanceled, pickCompression } from "./pickers";
 import { reportLines, sourceLabel } from "./refCommands";
 import { resolveTarget } from "./targets";
+import { showError, showInfo, withProgressNotification } from "../notify";
+import { displayText } from "../../display/displayText";
 
 /** Runs `body` under a cancellable progress notification; Cancel aborts its signal. */
 function withAbort<T>(title: string, body: (signal: AbortSignal, report: (message: string, increment?: number) => void) => Promise<T>): Thenable<T> {
-    return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Layerscope: ${title}`, cancellable: true }, async (progress, token) => {
+    return withProgressNotification(`Layerscope: ${title}`, true, async (report, token) => {
         const abort = new AbortController();
         const sub = token.onCancellationRequested(() => abort.abort());
         try {
-            return await body(abort.signal, (message, increment) => progress.report({ message, ...(increment ? { increment } : {}) }));
+            return await body(abort.signal, (message, increment) => report({ message, ...(increment ? { increment } : {}) }));
         } finally {
             sub.dispose();
         }
@@ -52,7 +54,7 @@ export async function importImageCommand(ctx: CommandContext, arg: unknown, targ
     } else {
         const open = ctx.model.sources().filter((s) => !s.error && s.kind === "workspace");
         const pick = await vscode.window.showQuickPick(
-            [...open.map((s) => ({ label: s.label, description: s.root, root: s.root as string | null })), { label: "New workspace folder…", description: "created with a layerscope.json", root: null }],
+            [...open.map((s) => ({ label: displayText(s.label), description: displayText(s.root), root: s.root as string | null })), { label: "New workspace folder…", description: "created with a layerscope.json", root: null }],
             { title: "Layerscope: Import Image into", placeHolder: "Snapshot workspace" },
         );
         if (!pick) throw new PickCanceled();
@@ -74,7 +76,7 @@ export async function importImageCommand(ctx: CommandContext, arg: unknown, targ
     );
     ctx.log.block(`import ${image} (${report.kind}, ${report.platform}) into ${report.workspace}: ${report.layers.length} layer(s), top ${report.top ?? "(none)"}`, report.refs.flatMap(reportLines));
     await (ctx.model.sources().some((s) => s.root === report.workspace) ? ctx.model.refresh({ reopen: true }) : ctx.model.addSource(report.workspace));
-    void vscode.window.showInformationMessage(`Layerscope: imported ${report.image ?? path.basename(image)} (${report.layers.length} layer(s)) as ${report.top ?? "no refs"}`);
+    void showInfo(`Layerscope: imported ${report.image ?? path.basename(image)} (${report.layers.length} layer(s)) as ${report.top ?? "no refs"}`);
     return { workspace: report.workspace, top: report.top };
 }
 
@@ -99,7 +101,7 @@ export async function verifyImageCommand(ctx: CommandContext, arg: unknown): Pro
     ctx.model.recordImageVerification(r); // badges on every open ref with one of its chainIDs
     const verdicts = [...new Set(r.layers.map((l) => l.verdict))].join("; ");
     const message = `Layerscope: ${r.image ?? path.basename(image)}: ${r.layers.length} layer(s): ${verdicts || "no layers"}`;
-    const show = r.ok ? vscode.window.showInformationMessage(message, "Show Log") : vscode.window.showErrorMessage(message, "Show Log");
+    const show = r.ok ? showInfo(message, "Show Log") : showError(message, "Show Log");
     void show.then((pick) => pick && ctx.log.channel.show(true));
     return r;
 }
@@ -115,7 +117,7 @@ export async function exportOciCommand(ctx: CommandContext, arg: unknown, outArg
     let out: string;
     if (typeof outArg === "string") out = outArg;
     else {
-        const dir = await vscode.window.showOpenDialog({ title: `Layerscope: folder for the OCI layout of ${t.ref} (empty, or an existing layout to add to)`, canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: "Export Here" });
+        const dir = await vscode.window.showOpenDialog({ title: `Layerscope: folder for the OCI layout of ${displayText(t.ref)} (empty, or an existing layout to add to)`, canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: "Export Here" });
         if (!dir?.[0]) throw new PickCanceled();
         out = dir[0].fsPath;
     }
@@ -136,6 +138,6 @@ export async function exportOciCommand(ctx: CommandContext, arg: unknown, outArg
         ...r.layers.map((l) => `${l.ref}  ${l.descriptor.digest}  ${l.descriptor.mediaType}  diffID ${l.diffID}`),
     ]);
     await ctx.model.refresh({ reopen: true }); // blobs computed or converted by the export
-    void vscode.window.showInformationMessage(`Layerscope: exported ${t.ref} (${r.layers.length} layer(s), ${compression.type}) to ${r.layout}`);
+    void showInfo(`Layerscope: exported ${t.ref} (${r.layers.length} layer(s), ${compression.type}) to ${r.layout}`);
     return r;
 }

@@ -8,6 +8,7 @@ import type { CompressionRequest, SourceInfo } from "../model/hostApi";
 import { COMPRESSIONS, type Settings } from "../model/settings";
 import type { SourceModel } from "../model/sourceModel";
 import { shortDigest } from "../tree/format";
+import { displayText } from "../../display/displayText";
 
 /** Thrown when the user dismisses a picker: the command ends quietly. */
 export class PickCanceled extends EngineError {
@@ -29,8 +30,8 @@ export async function pickSource(model: SourceModel, title: string): Promise<Sou
     }
     if (open.length === 1) return open[0]!;
     const pick = await vscode.window.showQuickPick(
-        open.map((s) => ({ label: s.label, description: s.root, source: s })),
-        { title, placeHolder: "Snapshot source", matchOnDescription: true },
+        open.map((s) => ({ label: displayText(s.label), description: displayText(s.root), source: s })),
+        { title: displayText(title), placeHolder: "Snapshot source", matchOnDescription: true },
     );
     if (!pick) throw new PickCanceled();
     return pick.source;
@@ -43,13 +44,13 @@ export async function pickRef(model: SourceModel, source: string, title: string,
     const items = ids.map((id) => {
         const s = model.summary(source, id);
         return {
-            label: id,
+            label: displayText(id),
             description: `${s?.kind ?? ""} · ${s?.diffID ? shortDigest(s.diffID) : "no blob"}`,
-            detail: s?.description ?? undefined,
+            detail: s?.description ? displayText(s.description) : undefined,
             id,
         };
     });
-    const pick = await vscode.window.showQuickPick([...all, ...items], { title, placeHolder: "Ref (type to filter by id, kind or diffID)", matchOnDescription: true, matchOnDetail: true });
+    const pick = await vscode.window.showQuickPick([...all, ...items], { title: displayText(title), placeHolder: "Ref (type to filter by id, kind or diffID)", matchOnDescription: true, matchOnDetail: true });
     if (!pick) throw new PickCanceled();
     return pick.id;
 }
@@ -65,7 +66,7 @@ export async function pickCompression(settings: Settings, title: string): Promis
     const order = [settings.defaultCompression, ...COMPRESSIONS.filter((t) => t !== settings.defaultCompression)];
     const pick = await vscode.window.showQuickPick(
         order.map((t) => ({ label: t, description: t === settings.defaultCompression ? "default (layerscope.defaultCompression)" : "", detail: TYPE_DETAIL[t](settings), type: t })),
-        { title, placeHolder: "Compression" },
+        { title: displayText(title), placeHolder: "Compression" },
     );
     if (!pick) throw new PickCanceled();
     if (pick.type === "uncompressed") return { compression: pick.type };
@@ -97,7 +98,7 @@ async function pickLevel(type: Exclude<CompressionType, "uncompressed">, setting
         { label: "Default", description: def === undefined ? "the compressor's default level" : `layerscope.compressionLevel: ${def}`, level: undefined as number | undefined },
         ...LEVELS[type === "zstd" ? "zstd" : "gzip"].map((l) => ({ label: String(l.level), description: l.label, level: l.level as number | undefined })),
     ];
-    const pick = await vscode.window.showQuickPick(items, { title, placeHolder: `${type} level` });
+    const pick = await vscode.window.showQuickPick(items, { title: displayText(title), placeHolder: `${type} level` });
     if (!pick) throw new PickCanceled();
     return pick.level;
 }

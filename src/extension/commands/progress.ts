@@ -3,11 +3,11 @@
  * AbortSignal. A caller that joined an operation already running waits for it without a second
  * notification (and without a second error message).
  */
-import * as vscode from "vscode";
 import { AlreadyReported } from "../log";
 import type { OperationEvent } from "../model/hostApi";
 import { isCanceled, type RunningOperation } from "../model/operation";
 import { shortDigest } from "../tree/format";
+import { withProgressNotification } from "../notify";
 
 /** `steps`: how many "done"/"reused" events make 100 %; `cancellable: false` for work the engine cannot abort (gc). */
 export async function withProgress<T>(op: RunningOperation<T>, title: string, steps?: number, cancellable = true): Promise<T> {
@@ -18,12 +18,12 @@ export async function withProgress<T>(op: RunningOperation<T>, title: string, st
             throw isCanceled(err) ? err : new AlreadyReported(err);
         }
     }
-    return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Layerscope: ${title}`, cancellable }, async (progress, token) => {
+    return withProgressNotification(`Layerscope: ${title}`, cancellable, async (report, token) => {
         const subs = [
             token.onCancellationRequested(() => op.cancel()),
             op.onEvent((e) => {
                 const counted = steps && (e.phase === "done" || e.phase === "reused");
-                progress.report({ message: phaseMessage(e), ...(counted ? { increment: 100 / steps } : {}) });
+                report({ message: phaseMessage(e), ...(counted ? { increment: 100 / steps } : {}) });
             }),
         ];
         try {

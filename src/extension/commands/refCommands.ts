@@ -12,6 +12,8 @@ import { PickCanceled, pickCompression, pickRef, pickSource } from "./pickers";
 import { withProgress } from "./progress";
 import { resolveTarget } from "./targets";
 import { formatBytes, shortDigest } from "../tree/format";
+import { showError, showInfo } from "../notify";
+import { displayText } from "../../display/displayText";
 
 export type Outcome = { readonly status: "done" };
 
@@ -43,7 +45,7 @@ async function blobCommand(ctx: CommandContext, arg: unknown, operation: "comput
         if (resolved.via !== "code") {
             const top = reports.find((r) => r.id === target.ref) ?? reports[reports.length - 1];
             const summary = top?.blobChainID ? `blobChainID ${shortDigest(top.blobChainID)}` : top?.diffID ? `diffID ${shortDigest(top.diffID)}` : "done";
-            void vscode.window.showInformationMessage(`Layerscope: ${target.ref}: ${operation === "compute" ? "blob chain computed" : `converted to ${comp.type}`} (${reports.length} ref${reports.length === 1 ? "" : "s"}; ${summary})`, "Show Log")
+            void showInfo(`Layerscope: ${target.ref}: ${operation === "compute" ? "blob chain computed" : `converted to ${comp.type}`} (${reports.length} ref${reports.length === 1 ? "" : "s"}; ${summary})`, "Show Log")
                 .then((pick) => pick && ctx.log.channel.show(true));
         }
     }
@@ -82,11 +84,11 @@ export async function verify(ctx: CommandContext, arg: unknown): Promise<VerifyR
     );
     const scope = ref ?? sourceLabel(ctx, source);
     if (report.ok) {
-        void vscode.window.showInformationMessage(
+        void showInfo(
             report.checks.length ? `Layerscope: ${scope}: all ${report.checks.length} stored digests verified` : `Layerscope: ${scope}: nothing to verify yet (no blobs computed)`,
         );
     } else {
-        void vscode.window.showErrorMessage(`Layerscope: ${scope}: ${bad.length} of ${report.checks.length} digests do not match (details in the log)`, "Show Log")
+        void showError(`Layerscope: ${scope}: ${bad.length} of ${report.checks.length} digests do not match (details in the log)`, "Show Log")
             .then((pick) => pick && ctx.log.channel.show(true));
     }
     return report;
@@ -105,9 +107,9 @@ async function pickRootCheck(ctx: CommandContext, source: string): Promise<strin
     const pick = await vscode.window.showQuickPick(
         [
             { label: "Stored digests", description: "recompute every blob Layerscope stored for this root", image: null as string | null },
-            ...images.map((image) => ({ label: `Image ${image}`, description: "recompute its layers from the root's snapshots and compare with the config's diff_ids", image })),
+            ...images.map((image) => ({ label: `Image ${displayText(image)}`, description: "recompute its layers from the root's snapshots and compare with the config's diff_ids", image })),
         ],
-        { title: `Layerscope: Verify ${info.label}`, placeHolder: "What to verify" },
+        { title: `Layerscope: Verify ${displayText(info.label)}`, placeHolder: "What to verify" },
     );
     if (!pick) throw new PickCanceled();
     return pick.image;
@@ -122,7 +124,7 @@ async function verifyRootImage(ctx: CommandContext, source: string, image: strin
     const bad = report.layers.filter((l) => !l.ok);
     const content = bad.filter((l) => !l.original?.contentMatches);
     const message = `Layerscope: ${image}: ${report.layers.length - bad.length} of ${report.layers.length} layer(s) recompute to their diff_ids${bad.length ? `; ${bad.length - content.length} differ only in the tar writer, ${content.length} in content` : ""}`;
-    void (content.length === 0 ? vscode.window.showInformationMessage(message, "Show Log") : vscode.window.showErrorMessage(message, "Show Log")).then((pick) => pick && ctx.log.channel.show(true));
+    void (content.length === 0 ? showInfo(message, "Show Log") : showError(message, "Show Log")).then((pick) => pick && ctx.log.channel.show(true));
     return report;
 }
 
@@ -162,7 +164,7 @@ export async function revealBlob(ctx: CommandContext, arg: unknown): Promise<voi
     } else if (!vscode.env.remoteName && vscode.env.uiKind === vscode.UIKind.Desktop) {
         await vscode.commands.executeCommand("revealFileInOS", uri);
     } else {
-        const pick = await vscode.window.showInformationMessage(`Layerscope: blob ${shortDigest(blob.digest)} is ${blob.path}`, "Copy Path");
+        const pick = await showInfo(`Layerscope: blob ${shortDigest(blob.digest)} is ${blob.path}`, "Copy Path");
         if (pick) await vscode.env.clipboard.writeText(blob.path);
     }
 }

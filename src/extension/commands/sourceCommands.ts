@@ -6,6 +6,7 @@ import { PickCanceled, pickSource } from "./pickers";
 import { withProgress } from "./progress";
 import { sourceLabel } from "./refCommands";
 import { formatBytes } from "../tree/format";
+import { showInfo } from "../notify";
 
 /**
  * Open Snapshot Source…: a folder with layerscope.json, a containerd root or a Docker data-root
@@ -55,7 +56,7 @@ export async function gc(ctx: CommandContext, arg: unknown): Promise<GcReport> {
         ...r.leasesRemoved.map((l) => `lease removed ${l}`),
         ...(r.ingestsRemoved ? [`${r.ingestsRemoved} stale ingest(s) removed`] : []),
     ]);
-    void vscode.window.showInformationMessage(`Layerscope: ${label}: ${r.removed.length} unreferenced blob(s) removed, ${formatBytes(r.bytes)} freed`);
+    void showInfo(`Layerscope: ${label}: ${r.removed.length} unreferenced blob(s) removed, ${formatBytes(r.bytes)} freed`);
     return r;
 }
 

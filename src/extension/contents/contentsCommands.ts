@@ -17,6 +17,8 @@ import { fromUri, toUri } from "./layerFileSystem";
 import { type BrowseRootNode, type BrowseView, type EntryNode, VIEW_TITLES } from "./layerFilesData";
 import type { LayerFilesTreeProvider } from "./layerFilesTree";
 import { baseName, LAYER_SCHEME, type LayerLocation, normalizeInnerPath } from "./layerUri";
+import { showInfo, withProgressNotification } from "../notify";
+import { displayText } from "../../display/displayText";
 
 type Entry = { readonly title: string; readonly run: (ctx: CommandContext, ...args: unknown[]) => Promise<unknown> };
 
@@ -82,7 +84,7 @@ async function openAllChanges(ctx: CommandContext, ui: ContentsUi, arg: unknown)
     else ({ source, ref } = (await resolveTarget(ctx.model, arg, "Open All Changes")).target);
     const pairs = await layerChanges(ui.service, source, ref, dir);
     if (pairs.length === 0) {
-        void vscode.window.showInformationMessage(`Layerscope: ${ref}'s layer changes no file${dir === "/" ? "" : ` under ${dir}`}`);
+        void showInfo(`Layerscope: ${ref}'s layer changes no file${dir === "/" ? "" : ` under ${dir}`}`);
         return;
     }
     const shown = pairs.slice(0, MAX_CHANGES);
@@ -98,7 +100,7 @@ async function saveAs(_ctx: CommandContext, ui: ContentsUi, arg: unknown): Promi
     const name = baseName(loc.path) || "file";
     const home = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === "file")?.uri;
     const picked = await vscode.window.showSaveDialog({
-        title: `Layerscope: save ${loc.ref}:${loc.path}${entry.type !== "absent" ? ` (${formatBytes(entry.size)})` : ""} as`,
+        title: `Layerscope: save ${displayText(`${loc.ref}:${loc.path}`)}${entry.type !== "absent" ? ` (${formatBytes(entry.size)})` : ""} as`,
         saveLabel: "Save",
         ...(home ? { defaultUri: vscode.Uri.joinPath(home, safeFileName(name)) } : {}),
     });
@@ -107,9 +109,10 @@ async function saveAs(_ctx: CommandContext, ui: ContentsUi, arg: unknown): Promi
         throw new EngineError("InvalidArgument", `Save File As writes to this machine's file system; ${picked.toString()} is not a local file`);
     }
     const dest = picked.fsPath;
-    const bytes = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `Layerscope: saving ${name} to ${dest}`, cancellable: true },
-        async (_p, token) => {
+    const bytes = await withProgressNotification(
+        `Layerscope: saving ${name} to ${dest}`,
+        true,
+        async (_report, token) => {
             const abort = new AbortController();
             const sub = token.onCancellationRequested(() => abort.abort());
             try {

@@ -5,6 +5,7 @@
 import * as vscode from "vscode";
 import type { SourceModel } from "../model/sourceModel";
 import { type RefNode, RefsTreeData, refTooltip, type Row, type TreeNode } from "./treeData";
+import { displayLines, displayText } from "../../display/displayText";
 
 const REPAINT_MS = 100;
 
@@ -73,7 +74,7 @@ export class RefsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsco
     async resolveTreeItem(item: vscode.TreeItem, node: TreeNode): Promise<vscode.TreeItem> {
         if (node.type === "ref") {
             try {
-                item.tooltip = refTooltip(await this.model.report(node.source, node.ref));
+                item.tooltip = displayLines(refTooltip(await this.model.report(node.source, node.ref)));
             } catch {
                 item.tooltip = this.data.row(node).tooltip;
             }
@@ -95,17 +96,21 @@ export class RefsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsco
 /** The fields a pure tree row (the Refs tree's, the Layer Files view's) gives its TreeItem. */
 export type TreeRowBase = Pick<Row, "id" | "label" | "description" | "tooltip" | "icon" | "contextValue" | "collapsible" | "command">;
 
-/** A TreeItem from a pure row: label, state, id, texts, codicon and command. */
+/**
+ * A TreeItem from a pure row: label, state, id, texts, codicon and command. Labels,
+ * descriptions and tooltips hold names from trees and databases: control and bidi characters
+ * are shown as escapes (displayText.ts).
+ */
 export function treeItemOf(row: TreeRowBase): vscode.TreeItem {
     const state = {
         none: vscode.TreeItemCollapsibleState.None,
         collapsed: vscode.TreeItemCollapsibleState.Collapsed,
         expanded: vscode.TreeItemCollapsibleState.Expanded,
     }[row.collapsible];
-    const item = new vscode.TreeItem(row.label, state);
+    const item = new vscode.TreeItem(displayText(row.label), state);
     item.id = row.id;
-    item.description = row.description;
-    item.tooltip = row.tooltip;
+    item.description = row.description === undefined ? undefined : displayText(row.description);
+    item.tooltip = row.tooltip === undefined ? undefined : displayLines(row.tooltip);
     item.contextValue = row.contextValue;
     if (row.icon) item.iconPath = new vscode.ThemeIcon(row.icon.id, row.icon.color ? new vscode.ThemeColor(row.icon.color) : undefined);
     if (row.command) item.command = { command: row.command.command, title: row.command.title, arguments: [...row.command.arguments] };
