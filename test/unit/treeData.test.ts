@@ -143,6 +143,31 @@ describe("Refs tree data", () => {
         assert.match(d[0]!.description! + d[0]!.tooltip!, /not declared/);
     });
 
+    it("row ids stay unique when ref ids look like row kinds (refs \"ref\" and \"variants\")", async () => {
+        // Ids were "<source>\0ref\0<ref>" and "<source>\0<ref>\0variants": ref "variants"'s row
+        // and ref "ref"'s Variants row were both "<source>\0ref\0variants", and VS Code refuses a
+        // second element with an id already registered.
+        const k = new WorkspaceKit();
+        cleanups.push(() => k.dispose());
+        k.snapshot("s1", { from: null, write: { "a": "1\n" } });
+        k.snapshot("s2", { from: null, write: { "b": "2\n" } });
+        k.refs([{ id: "ref", snapshot: "snapshots/s1" }, { id: "variants", snapshot: "snapshots/s2" }]);
+        const { tree, model } = await treeOver(k);
+        const [src] = await tree.children();
+        const refs = await tree.children(src);
+        await model.compute({ source: k.dir, ref: "ref", compression: "gzip" }).done;
+        await model.compute({ source: k.dir, ref: "variants", compression: "gzip" }).done;
+        const all: TreeNode[] = [src!, ...refs];
+        for (const r of refs) {
+            const kids = await tree.children(r);
+            all.push(...kids);
+            for (const c of kids) if (c.type === "variants") all.push(...(await tree.children(c)));
+        }
+        const ids = all.map((n) => tree.row(n).id);
+        assert.ok(ids.some((id) => tree.row(refs.find((r) => tree.row(r).label === "variants")!).id === id));
+        assert.equal(new Set(ids).size, ids.length, `duplicate row ids: ${ids.filter((id, i) => ids.indexOf(id) !== i).join(", ")}`);
+    });
+
     it("a source that fails to open shows an error row with the message", async () => {
         const bad = new WorkspaceKit();
         cleanups.push(() => bad.dispose());

@@ -146,7 +146,7 @@ export class RefsTreeData {
                 return parentRow(node, node.parent !== null && (this.declared.get(node.source)?.has(node.parent) ?? false));
             case "variants":
                 return {
-                    id: `${node.source}\0${node.ref}\0variants`,
+                    id: rowId("variants", node.source, node.ref),
                     label: "Variants",
                     description: `${node.variants.length}`,
                     icon: { id: "files" },
@@ -159,7 +159,7 @@ export class RefsTreeData {
                 return idRow(node);
             case "message":
                 return {
-                    id: `${node.source}\0message\0${node.key}`,
+                    id: rowId("message", node.source, node.key),
                     label: node.message,
                     tooltip: node.message,
                     icon: node.severity === "error" ? { id: "error", color: "errorForeground" } : { id: "info" },
@@ -174,9 +174,17 @@ export class RefsTreeData {
     }
 }
 
+/**
+ * A row's id: its kind, then its parts, as JSON, so no two rows share one whatever the parts hold
+ * (ref ids from a containerd database may contain any byte, a ref may be named "variants").
+ */
+export function rowId(kind: string, ...parts: readonly (string | number)[]): string {
+    return JSON.stringify([kind, ...parts]);
+}
+
 export function sourceRow(info: SourceInfo, remembered: boolean): Row {
     return {
-        id: `${info.id}\0source`,
+        id: rowId("source", info.id),
         label: info.label,
         description: info.error ? "could not be opened" : info.root,
         tooltip: info.error ? `${info.root}\n\n${info.error}` : `${info.root}\n${SOURCE_KINDS[info.kind]}`,
@@ -196,7 +204,7 @@ export function refRow(node: RefNode, s: RefSummary | undefined, busy: boolean, 
     lines.push(`diffID: ${s?.diffID ?? "not computed"}`);
     lines.push(s?.blob ? `blob: ${s.blob}${s.mediaType ? ` (${s.mediaType})` : ""}` : "blob: none yet (Compute Blob Chain…)");
     return {
-        id: `${node.source}\0ref\0${node.ref}`,
+        id: rowId("ref", node.source, node.ref),
         label: node.ref,
         description: `${s?.diffID ? shortDigest(s.diffID) : "no blob"}${state}`,
         tooltip: lines.join("\n"),
@@ -256,7 +264,7 @@ export function refChildren(source: string, ref: string, r: RefReport): TreeNode
 export function parentRow(node: ParentNode, revealable: boolean): Row {
     const label = node.parent ?? "(none)";
     return {
-        id: `${node.source}\0${node.ref}\0parent\0${node.index}`,
+        id: rowId("parent", node.source, node.ref, node.index),
         label,
         description: revealable ? node.role : `${node.role}${node.parent ? " (internal ref)" : ""}`,
         tooltip: node.parent ? `${node.role}: ${node.parent}${revealable ? "\nClick to reveal it" : "\nMade by the loader; not declared in layerscope.json"}` : `${node.role}: none (scratch)`,
@@ -276,7 +284,7 @@ export function variantRow(node: VariantNode, timingMs: number | undefined): Row
     for (const [k, v] of Object.entries(b.annotations)) lines.push(`${k}: ${v}`);
     lines.push(b.path);
     return {
-        id: `${node.source}\0${node.ref}\0variant\0${b.digest}`,
+        id: rowId("variant", node.source, node.ref, b.digest),
         label: shortMediaType(b.mediaType),
         description: `${shortDigest(b.digest)} · ${formatBytes(b.size)} · ${comparable}${node.main ? " · main" : ""}`,
         tooltip: lines.join("\n"),
@@ -288,7 +296,7 @@ export function variantRow(node: VariantNode, timingMs: number | undefined): Row
 
 export function idRow(node: IdNode): Row {
     return {
-        id: `${node.source}\0${node.ref}\0id\0${node.name}`,
+        id: rowId("id", node.source, node.ref, node.name),
         label: node.name,
         description: node.value ?? "not computed",
         tooltip: node.value ? `${node.name}: ${node.value}\nClick to copy` : `${node.name}: not computed yet (Compute Blob Chain…)`,
