@@ -429,15 +429,20 @@ export async function answerInput(page: Page, text: string): Promise<void> {
  * Answers VS Code's simple file dialog (what showOpenDialog is in a browser workbench) with a
  * folder: types its path with a trailing slash, waits until the dialog lists that folder's
  * entries (the server reads them asynchronously; Enter before that accepts the previous folder),
- * then accepts.
+ * then accepts. `listsFiles: false` for a dialog that shows folders only.
  */
-export async function chooseFolder(page: Page, folder: string, title: string): Promise<void> {
+export async function chooseFolder(page: Page, folder: string, title: string, opts: { listsFiles?: boolean } = {}): Promise<void> {
     const input = page.locator(QUICK_INPUT);
     // The dialog asking this question (not the previous one, still closing).
     await page.locator(".quick-input-widget .quick-input-title", { hasText: title }).waitFor();
     await input.waitFor({ state: "visible" });
-    const entries = readdirSync(folder).filter((n) => !n.startsWith(".")).sort();
-    const rows = page.locator(".quick-input-widget .monaco-list-row .label-name");
+    // A dialog that selects folders only (Open Snapshot Source…) lists no files.
+    const entries = readdirSync(folder, { withFileTypes: true })
+        .filter((d) => !d.name.startsWith(".") && (opts.listsFiles !== false || d.isDirectory()))
+        .map((d) => d.name)
+        .sort();
+    // Visible rows only: rows of an earlier quick pick can stay in the DOM, hidden.
+    const rows = page.locator(".quick-input-widget .monaco-list-row .label-name").filter({ visible: true });
     const expected = ["..", ...entries];
     const deadline = Date.now() + 30_000;
     for (;;) {

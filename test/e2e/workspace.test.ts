@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Frame, Locator, Page } from "playwright-core";
 import {
-    clearNotifications, cliRefs, findWebviewFrame, installVsix, keepLog, LAYERSCOPE_CONTAINER, launchBrowser, makeSandbox, materializeSample,
+    chooseFolder, clearNotifications, cliRefs, findWebviewFrame, installVsix, keepLog, LAYERSCOPE_CONTAINER, launchBrowser, makeSandbox, materializeSample,
     openWorkbench, packageExtension, pickQuickItem, removeSandbox, runCommand, screenshot,
     startServer, toast, viewPane, waitForEvent, type Browser, type CliRef, type Sandbox, type Server, watchFailures,
 } from "./harness";
@@ -276,6 +276,31 @@ describe("the sample workspace in VS Code: Refs tree, commands, ref graph", () =
         await clearNotifications(page);
         await graph.locator("#fit").click();
         await screenshot(page, "graph-light");
+    });
+
+    it("Open Snapshot Source… reveals a source named like a command link, which stays text in notifications", async () => {
+        // VS Code makes `[text](command:…)` in a notification a link that runs the command when
+        // clicked; names from folders, trees and databases reach notifications (src/extension/notify.ts).
+        const hostile = "[Open Settings](command:workbench.action.openSettings)";
+        const dir = materializeSample(join(sandbox!.root, hostile));
+        await clearNotifications(page);
+        await runCommand(page, "Layerscope: Open Snapshot Source…");
+        await chooseFolder(page, dir, "open a snapshot source", { listsFiles: false });
+        await showRefs();
+        // Revealed and selected, with no error (the reveal once ran before the tree knew the row).
+        await refs().row(hostile, 1).and(page.locator('[aria-selected="true"]')).waitFor({ timeout: 60_000 });
+        await runCommand(page, "Layerscope: Garbage-Collect Store");
+        await pickQuickItem(page, hostile);
+        const note = toast(page, /unreferenced blob\(s\) removed/);
+        await note.waitFor({ timeout: 60_000 });
+        const text = (await note.innerText()).replace(/\u200B/g, "");
+        assert.ok(text.includes(`Layerscope: ${hostile}: 0 unreferenced blob(s) removed`), text);
+        const message = note.locator(".notification-list-item-message");
+        assert.equal(await message.count(), 1, "the toast has one message");
+        assert.equal(await message.locator("a").count(), 0, "the source's name became a link");
+        assert.equal(await toast(page, /Open Snapshot Source/).count(), 0, "Open Snapshot Source… reported an error");
+        await screenshot(page, "notification-plain-text");
+        await clearNotifications(page);
     });
 
     it("made no request off 127.0.0.1 and raised no page error", () => {

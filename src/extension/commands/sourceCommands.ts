@@ -23,6 +23,7 @@ export async function openSource(ctx: CommandContext, arg: unknown): Promise<str
     if (!dir) throw new PickCanceled();
     const info = await ctx.model.addSource(dir);
     ctx.log.line(`opened source ${info.root}${info.error ? `: ${info.error}` : ""}`);
+    ctx.tree.flush(); // the new source's row must be announced before it is revealed
     await ctx.view.reveal(ctx.tree.data.sourceNode(info.id), { select: true, focus: false, expand: true });
     if (info.error) throw new EngineError("FailedPrecondition", `${info.label} could not be opened: ${info.error}`, { source: info.id });
     return info.id;

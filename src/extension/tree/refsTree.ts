@@ -40,14 +40,23 @@ export class RefsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsco
     private schedule(node: TreeNode | undefined): void {
         if (node) this.pending.add(node);
         else this.pendingAll = true;
-        this.timer ??= setTimeout(() => {
-            this.timer = undefined;
-            const nodes = [...this.pending];
-            this.pending.clear();
-            const all = this.pendingAll;
-            this.pendingAll = false;
-            this.changed.fire(all ? undefined : nodes);
-        }, REPAINT_MS);
+        this.timer ??= setTimeout(() => this.flush(), REPAINT_MS);
+    }
+
+    /**
+     * Tells VS Code now what changed since the last repaint. Before a reveal of a node the
+     * model just added (Open Snapshot Source…): VS Code resolves a revealed element among the
+     * children it knows, and waits only for refreshes already announced.
+     */
+    flush(): void {
+        if (this.timer) clearTimeout(this.timer);
+        this.timer = undefined;
+        if (!this.pendingAll && this.pending.size === 0) return;
+        const nodes = [...this.pending];
+        this.pending.clear();
+        const all = this.pendingAll;
+        this.pendingAll = false;
+        this.changed.fire(all ? undefined : nodes);
     }
 
     getTreeItem(node: TreeNode): vscode.TreeItem {
