@@ -604,10 +604,16 @@ describe("directory metadata set at the end of a layer stays inside the root", (
 describe("a failed unprivileged import leaves nothing behind", () => {
     // A layer may leave read-only directories, which an unprivileged user cannot empty without
     // opening them up first; the error reported must be the import's own (here the diffID).
-    it("a layer with a 0555 directory and a wrong diffID: diffid-mismatch, no snapshot left", { skip: isRoot ? false : "needs root to switch to an unprivileged user" }, () => {
+    it("a layer with 0555 directories (one not UTF-8) and a wrong diffID: diffid-mismatch, no snapshot left", { skip: isRoot ? false : "needs root to switch to an unprivileged user" }, () => {
         const sb = sandbox();
         for (const d of [work, sb.base, sb.input, sb.target]) fs.chmodSync(d, 0o755);
-        const layer = gzLayer([{ name: "ro/", type: "5", mode: 0o555, mtime: 1 }, file("ro/f", "x")]);
+        const odd = Buffer.from([0xff, 0x61]);
+        const layer = gzLayer([
+            { name: "ro/", type: "5", mode: 0o555, mtime: 1 },
+            file("ro/f", "x"),
+            { name: Buffer.concat([odd, Buffer.from("/")]), type: "5", mode: 0o555, mtime: 1 },
+            file(Buffer.concat([odd, Buffer.from("/f")]) as unknown as string, "x"),
+        ]);
         layout(join(sb.input, "img"), { layers: [{ ...layer, diffID: sha256("another layer") }] });
         const ws = join(sb.target, "ws");
         fs.mkdirSync(ws);
@@ -619,6 +625,28 @@ describe("a failed unprivileged import leaves nothing behind", () => {
         assert.doesNotMatch(r.stderr, /EACCES|permission denied/i, r.stderr);
         const snaps = join(ws, "snapshots");
         assert.deepEqual(fs.existsSync(snaps) ? fs.readdirSync(snaps) : [], [], "a snapshot directory was left behind");
+        fs.rmSync(sb.base, { recursive: true, force: true });
+    });
+});
+
+describe("an unprivileged import over a read-only directory of a lower layer", () => {
+    it("a directory entry for it (mode 0755, a user.* xattr) and a file in it apply", { skip: isRoot ? false : "needs root to switch to an unprivileged user" }, () => {
+        const sb = sandbox();
+        for (const d of [work, sb.base, sb.input, sb.target]) fs.chmodSync(d, 0o755);
+        const lower = gzLayer([{ name: "a/", type: "5", mode: 0o555, mtime: 1 }, file("a/old", "old")]);
+        const upper = gzLayer([{ name: "a/", type: "5", mode: 0o755, mtime: 2, pax: { "SCHILY.xattr.user.k": "v" } }, file("a/new", "new")]);
+        layout(join(sb.input, "img"), { layers: [lower, upper] });
+        const ws = join(sb.target, "ws");
+        fs.mkdirSync(ws);
+        fs.chownSync(ws, 65534, 65534);
+        const r = spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, cliForUser(65534), "import", join(sb.input, "img"), ws, "--snapshotter", "native", "--json"], { encoding: "utf8" });
+        assert.equal(r.status, 0, r.stderr);
+        const top = (JSON.parse(r.stdout) as { layers: { snapshot: string }[] }).layers[1]!.snapshot;
+        const a = join(ws, top, "a");
+        assert.equal(fs.lstatSync(a).mode & 0o7777, 0o755);
+        assert.deepEqual(fs.readdirSync(a).sort(), ["new", "old"]);
+        const x = spawnSync("getfattr", ["--only-values", "-n", "user.k", a], { encoding: "utf8" });
+        assert.equal(x.stdout, "v", x.stderr);
         fs.rmSync(sb.base, { recursive: true, force: true });
     });
 });

@@ -112,6 +112,22 @@ describe("imports sharing a workspace", () => {
         verifyOk(ws);
     });
 
+    it("a dead import's journal in a workspace whose snapshots/ is a symlink removes nothing through it", async () => {
+        // A workspace can come from anywhere, journal included.
+        const ws = join(work, "ws-symlinked");
+        const outside = join(work, "outside-snapshots");
+        fs.mkdirSync(join(outside, "c-1"), { recursive: true });
+        fs.writeFileSync(join(outside, "c-1", "keep"), "keep\n");
+        fs.mkdirSync(join(ws, ".layerscope", "imports"), { recursive: true });
+        fs.symlinkSync(outside, join(ws, "snapshots"));
+        fs.writeFileSync(join(ws, "layerscope.json"), JSON.stringify({ snapshotter: "native", refs: [] }));
+        const dead = { pid: spawnSync("true").pid ?? 999_999, start: "1", boot: "00000000-0000-0000-0000-000000000000", nonce: "0000000000000003" };
+        fs.writeFileSync(join(ws, ".layerscope", "imports", "killed.json"), JSON.stringify({ owner: dead, workspace: fs.realpathSync(ws), refs: ["c-1"] }));
+        const g = spawnSync(process.execPath, [cli, "gc", ws, "--json"], { encoding: "utf8" });
+        assert.equal(g.status, 0, g.stderr);
+        assert.equal(fs.readFileSync(join(outside, "c-1", "keep"), "utf8"), "keep\n");
+    });
+
     it("a ref another process committed under one of our ids meanwhile: refused, its refs and snapshots kept, ours removed", async () => {
         const ws = join(work, "ws-clash");
         await importImage(layouts[0]!, ws, { refPrefix: "base" });

@@ -85,7 +85,9 @@ async function rollBackLocked(store: ContentStore, root: string): Promise<string
         if (journal.workspace !== root || isProcessAlive(journal.owner)) continue;
         if (ws === null) continue; // an unreadable layerscope.json: leave everything as it is
         const snapDir = path.join(root, "snapshots");
-        const names = await fsp.readdir(snapDir).catch(() => [] as string[]);
+        // A workspace can come from anywhere, journal included: never through a symlinked snapshots/.
+        const isDir = await fsp.lstat(snapDir).then((st) => st.isDirectory(), () => false);
+        const names = isDir ? await fsp.readdir(snapDir).catch(() => [] as string[]) : [];
         for (const id of journal.refs.filter((r) => !ws.ids.has(r))) {
             for (const n of names.filter((n) => n === id || n.startsWith(`.${id}.tmp-`))) {
                 if (ws.snapshots.has(path.join("snapshots", n))) continue; // another ref's

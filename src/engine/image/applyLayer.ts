@@ -377,7 +377,14 @@ export class LayerApplier {
      * kept, never the entry's PAX records.
      */
     private async makeDir(parts: Buffer[], p: Buffer, e: ScannedEntry): Promise<void> {
-        if (!(await this.replace(p, true))) fs.mkdirSync(p, 0o700);
+        if (!(await this.replace(p, true))) {
+            fs.mkdirSync(p, 0o700);
+        } else if (!this.privileged) {
+            // A directory of a lower layer may be read-only (0555): unprivileged, its xattrs and
+            // children need write access. Its mode is the entry's at the end.
+            const mode = fs.lstatSync(p).mode & 0o7777;
+            if ((mode & 0o700) !== 0o700) fs.chmodSync(p, mode | 0o700);
+        }
         if (this.privileged) fs.lchownSync(p, Number(e.uid), Number(e.gid));
         this.setXattrs(p, e);
         const later: DeferredDir = { parts, mode: Number(e.mode & 0o7777n), mtime: e.mtime };

@@ -140,6 +140,7 @@ async function importResolved(img: ResolvedImage, files: Awaited<ReturnType<type
     const store = await ContentStore.open(stateDir);
     await store.cleanupIngests(); // what killed runs left
     const intent = await beginImport(store, root, ids);
+    let failed = false;
     try {
         const layers = await applyLayers(img, files, { root, snapDir, ids, snapshotter, store }, opts);
         const refs: RefSpec[] = layers.map((l, i) => ({
@@ -164,9 +165,20 @@ async function importResolved(img: ResolvedImage, files: Awaited<ReturnType<type
             layers,
             refs: reports,
         };
+    } catch (err) {
+        failed = true;
+        throw err;
     } finally {
-        await endImport(store, intent);
+        // A snapshot the failed import could not remove keeps the journal: the next import or gc
+        // of this workspace rolls it back once this process has exited.
+        if (!failed || !(await leftovers(snapDir, ids))) await endImport(store, intent);
     }
+}
+
+/** Whether a snapshot directory (or its build directory) of one of `ids` is still there. */
+async function leftovers(snapDir: string, ids: readonly string[]): Promise<boolean> {
+    const names = await fsp.readdir(snapDir).catch(() => [] as string[]);
+    return names.some((n) => ids.some((id) => n === id || n.startsWith(`.${id}.tmp-`)));
 }
 
 interface Target {
