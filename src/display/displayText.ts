@@ -38,3 +38,11 @@ const LINK_JOINT = /\]\(/g;
 export function notificationText(s: string): string {
     return displayLines(s).replace(LINK_JOINT, "]\u200B(");
 }
+
+// The status bar shows `$(name)` as an icon.
+const ICON_START = /\$\(/g;
+
+/** Status bar text: `displayText`, and no `$(name)` in it is an icon. */
+export function statusText(s: string): string {
+    return displayText(s).replace(ICON_START, "$\u200B(");
+}

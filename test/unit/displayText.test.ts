@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { describe, it } from "node:test";
-import { displayLines, displayText, notificationText } from "../../src/display/displayText";
+import { displayLines, displayText, notificationText, statusText } from "../../src/display/displayText";
 import { repoRoot } from "../helpers/imports";
 
 // VS Code's notification link grammar (src/vs/base/common/linkedText.ts, `parseLinkedText`):
@@ -46,15 +46,24 @@ describe("notificationText", () => {
             assert.equal(shown.replace(/\u200B/g, ""), displayLines(s));
         }
     });
-    it("text without links is left as displayLines makes it", () => {
-        for (const s of ["Layerscope: app: blob chain computed (3 refs; blobChainID sha256:0123…)", "arrays [1](2) are not links", "a]( b"]) {
-            assert.equal(notificationText(s), displayLines(s).replace(/\]\(/g, "]\u200B("));
+    it("text with no ']' before a '(' is left as displayLines makes it", () => {
+        for (const s of ["Layerscope: app: blob chain computed (3 refs; blobChainID sha256:0123…)", "layer 2/3 (app): applying", "ünï\u202E (x) [y]"]) {
+            assert.equal(notificationText(s), displayLines(s));
         }
     });
 });
 
+describe("statusText", () => {
+    it("no $(name) is an icon, and the text reads the same", () => {
+        const s = "Layerscope: copied diffID $(alert) sha256:00\u202E";
+        const shown = statusText(s);
+        assert.doesNotMatch(shown, /\$\(/);
+        assert.equal(shown.replace(/\u200B/g, ""), displayText(s));
+    });
+});
+
 describe("notifications go through src/extension/notify.ts", () => {
-    it("no other extension file calls show*Message or withProgress", () => {
+    it("no other extension file calls show*Message or withProgress; status bar text goes through statusText", () => {
         const dir = join(repoRoot, "src", "extension");
         const files: string[] = [];
         const walk = (d: string): void => {
@@ -71,5 +80,9 @@ describe("notifications go through src/extension/notify.ts", () => {
             .filter((f) => /\bshow(Information|Error|Warning)Message\b|\bwindow\.withProgress\b/.test(readFileSync(f, "utf8")))
             .map((f) => relative(repoRoot, f));
         assert.deepEqual(offenders, []);
+        // Status bar messages show $(name) as icons: every one goes through statusText.
+        const bare = files
+            .flatMap((f) => [...readFileSync(f, "utf8").matchAll(/setStatusBarMessage\((?!statusText\()/g)].map(() => relative(repoRoot, f)));
+        assert.deepEqual(bare, []);
     });
 });

@@ -163,8 +163,10 @@ describe("Refs tree data", () => {
             all.push(...kids);
             for (const c of kids) if (c.type === "variants") all.push(...(await tree.children(c)));
         }
-        const ids = all.map((n) => tree.row(n).id);
-        assert.ok(ids.some((id) => tree.row(refs.find((r) => tree.row(r).label === "variants")!).id === id));
+        const shown = all.map((n) => tree.row(n));
+        assert.ok(shown.some((r) => r.label === "variants" && (r.contextValue ?? "").startsWith("ref.")), "ref \"variants\" is listed");
+        assert.ok(shown.some((r) => r.label === "Variants" && r.contextValue === "variants"), "ref \"ref\" shows its Variants row");
+        const ids = shown.map((r) => r.id);
         assert.equal(new Set(ids).size, ids.length, `duplicate row ids: ${ids.filter((id, i) => ids.indexOf(id) !== i).join(", ")}`);
     });
 

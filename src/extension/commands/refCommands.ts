@@ -13,7 +13,7 @@ import { withProgress } from "./progress";
 import { resolveTarget } from "./targets";
 import { formatBytes, shortDigest } from "../tree/format";
 import { showError, showInfo } from "../notify";
-import { displayText } from "../../display/displayText";
+import { displayText, statusText } from "../../display/displayText";
 
 export type Outcome = { readonly status: "done" };
 
@@ -151,7 +151,7 @@ export async function copyValue(_ctx: CommandContext, name: unknown, value: unkn
 
 async function copy(name: string, value: string): Promise<string> {
     await vscode.env.clipboard.writeText(value);
-    vscode.window.setStatusBarMessage(`Layerscope: copied ${name} ${value}`, 4000);
+    vscode.window.setStatusBarMessage(statusText(`Layerscope: copied ${name} ${value}`), 4000);
     return value;
 }
 

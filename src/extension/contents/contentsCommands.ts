@@ -18,7 +18,7 @@ import { type BrowseRootNode, type BrowseView, type EntryNode, VIEW_TITLES } fro
 import type { LayerFilesTreeProvider } from "./layerFilesTree";
 import { baseName, LAYER_SCHEME, type LayerLocation, normalizeInnerPath } from "./layerUri";
 import { showInfo, withProgressNotification } from "../notify";
-import { displayText } from "../../display/displayText";
+import { displayText, statusText } from "../../display/displayText";
 
 type Entry = { readonly title: string; readonly run: (ctx: CommandContext, ...args: unknown[]) => Promise<unknown> };
 
@@ -68,7 +68,7 @@ async function openFile(_ctx: CommandContext, ui: ContentsUi, arg: unknown): Pro
 async function openChanges(_ctx: CommandContext, ui: ContentsUi, arg: unknown): Promise<void> {
     const { source, ref, path: p, entry } = await changeArg(ui, arg);
     const pair = await changePair(ui.service, source, ref, p, entry);
-    await vscode.commands.executeCommand("vscode.diff", toUri(pair.left), toUri(pair.right), pair.title, { preview: false } satisfies vscode.TextDocumentShowOptions);
+    await vscode.commands.executeCommand("vscode.diff", toUri(pair.left), toUri(pair.right), displayText(pair.title), { preview: false } satisfies vscode.TextDocumentShowOptions);
 }
 
 /**
@@ -90,7 +90,7 @@ async function openAllChanges(ctx: CommandContext, ui: ContentsUi, arg: unknown)
     const shown = pairs.slice(0, MAX_CHANGES);
     const resources = shown.map((p): [vscode.Uri, vscode.Uri, vscode.Uri] => [toUri(p.right.view === "absent" ? p.left : p.right), toUri(p.left), toUri(p.right)]);
     const more = pairs.length > shown.length ? ` (the ${shown.length} largest of ${pairs.length})` : "";
-    await vscode.commands.executeCommand("vscode.changes", `${ref}: layer changes${dir === "/" ? "" : ` in ${dir}`}${more}`, resources);
+    await vscode.commands.executeCommand("vscode.changes", displayText(`${ref}: layer changes${dir === "/" ? "" : ` in ${dir}`}${more}`), resources);
 }
 
 /** Save File As…: streams the file to a file the user picks (any size; never via the snapshots). */
@@ -122,7 +122,7 @@ async function saveAs(_ctx: CommandContext, ui: ContentsUi, arg: unknown): Promi
             }
         },
     );
-    vscode.window.setStatusBarMessage(`Layerscope: saved ${formatBytes(bytes)} to ${dest}`, 6000);
+    vscode.window.setStatusBarMessage(statusText(`Layerscope: saved ${formatBytes(bytes)} to ${dest}`), 6000);
     return dest;
 }
 

@@ -11,6 +11,7 @@ import type { LayerscopeModel, OperationEvent, RefTarget } from "../model/hostAp
 import { graphHtml, webviewOptions } from "./graphHtml";
 import { toSizesView } from "./sizesViewModel";
 import { parentsOf, toDetailsView, toGraphView, toNodeView, type VerificationOf } from "./toViewModel";
+import { displayText } from "../../display/displayText";
 
 const COMMANDS = { compute: "layerscope.computeBlobChain", convert: "layerscope.convertCompression" } as const;
 const CONTENTS_COMMANDS: Readonly<Record<ContentsAction, string>> = {
@@ -42,7 +43,7 @@ export class GraphPanel implements vscode.Disposable {
         onDispose: () => void,
     ) {
         panel.webview.options = webviewOptions(extensionUri);
-        panel.title = `Ref Graph: ${this.label()}`;
+        panel.title = displayText(`Ref Graph: ${this.label()}`);
         panel.iconPath = vscode.Uri.joinPath(extensionUri, "media", "layerscope.svg");
         this.disposables.push(
             panel.webview.onDidReceiveMessage((m: unknown) => this.receive(m)),
@@ -136,7 +137,7 @@ export class GraphPanel implements vscode.Disposable {
         this.reports.clear();
         for (const r of reports) this.reports.set(r.id, r);
         const all = [...reports, ...(await this.hiddenParents(reports))];
-        this.panel.title = `Ref Graph: ${this.label()}`;
+        this.panel.title = displayText(`Ref Graph: ${this.label()}`);
         this.post({ type: "graph", graph: toGraphView(this.source, this.label(), all, this.verification) });
     }
 

@@ -71,7 +71,15 @@ export class RefsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsco
             return await this.data.children(node);
         } catch (err) {
             const message = err instanceof Error ? err.message : String(err);
-            return [{ type: "message", source: node && "source" in node ? node.source : "", key: "children-error", message, severity: "error" }];
+            // One row per failed parent: its id holds the parent's.
+            let parent: string | null = null;
+            try {
+                parent = node ? this.data.row(node).id : null;
+            } catch {
+                parent = JSON.stringify(node ?? null);
+            }
+            const key = JSON.stringify(["children-error", parent]);
+            return [{ type: "message", source: node && "source" in node ? node.source : "", key, message, severity: "error" }];
         }
     }
 
@@ -85,7 +93,8 @@ export class RefsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsco
             try {
                 item.tooltip = displayLines(refTooltip(await this.model.report(node.source, node.ref)));
             } catch {
-                item.tooltip = this.data.row(node).tooltip;
+                const tooltip = this.data.row(node).tooltip;
+                item.tooltip = tooltip === undefined ? undefined : displayLines(tooltip);
             }
         }
         return item;
