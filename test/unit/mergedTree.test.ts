@@ -135,6 +135,23 @@ describe("MergedTree: overlayfs lookup rules", () => {
         assert.deepEqual(names(t, "/m"), ["x", "y"]);
     });
 
+    it("an xattr the top directory lacks: below it for layers applied in order, none for an overlay mount", () => {
+        // containerd's Apply of the upper layer sets the xattrs its tar carries and removes none:
+        // a capability of the directory below stays (found by the workspace oracle, seed 920002).
+        const low = tree({ files: { "m/x": "", f: "" } });
+        fsb.setXattr(join(low, "m"), "security.capability", Buffer.from("0100000200000080000000000000000000000000", "hex"));
+        fsb.setXattr(join(low, "f"), "user.tag", "low");
+        const up = tree({ files: { "m/y": "", f: "" } });
+        fsb.setXattr(join(up, "m"), "user.tag", "top");
+        const layers = [new DirTree(low), new DirTree(up)];
+        const applied = new MergedTree(layers, "applied", false);
+        assert.equal(applied.getxattr(b("/m"), "security.capability")?.toString("hex"), "0100000200000080000000000000000000000000");
+        assert.equal(applied.getxattr(b("/m"), "user.tag")?.toString(), "top", "the top directory's own value wins");
+        assert.equal(applied.getxattr(b("/f"), "user.tag"), null, "a file replaces the one below, xattrs and all");
+        const overlay = new MergedTree(layers, "overlay", true);
+        assert.equal(overlay.getxattr(b("/m"), "security.capability"), null);
+    });
+
     it("opens files in the providing layer with its inode check", () => {
         const low = tree({ files: { f: "low" } });
         const t = merged(low, tree({ files: { f: "high" } }));

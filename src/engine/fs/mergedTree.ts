@@ -6,7 +6,9 @@
  * - the topmost layer that has a path provides it; a non-directory there hides every lower
  *   layer's entry at that path (and anything below it);
  * - a whiteout (char device 0/0) hides the path in all lower layers and is itself never visible;
- * - directories merge: the topmost one provides lstat/xattrs, the children are the union of all
+ * - directories merge: the topmost one provides lstat and xattrs (layers applied in order, not
+ *   overlayfs: an xattr it lacks comes from the directory below, as an apply leaves it), the
+ *   children are the union of all
  *   merging layers minus whiteouts, sorted byte-wise; merging stops at a lower non-directory, a
  *   whiteout, or below a directory marked opaque (`trusted|user.overlay.opaque=y`; ignored on
  *   the root);
@@ -104,7 +106,24 @@ export class MergedTree implements TreeReader {
             return null;
         }
         const res = this.resolve(rel);
-        return res ? this.layers[res.layer]!.getxattr(rel, name) : null;
+        if (!res) {
+            return null;
+        }
+        const own = this.layers[res.layer]!.getxattr(rel, name);
+        if (own !== null || this.deviceWhiteouts) {
+            return own;
+        }
+        // Layers applied in order (native snapshots, layer blobs): a directory that is already
+        // there keeps the xattrs the layer above does not set, as containerd's Apply (and
+        // BuildKit's diffapply) only ever set them. An overlay mount shows the top one's alone.
+        for (const i of res.dirs) {
+            if (i === res.layer) continue;
+            const below = this.layers[i]!.getxattr(rel, name);
+            if (below !== null) {
+                return below;
+            }
+        }
+        return null;
     }
 
     openFile(rel: Buffer, expect: FileStat): FileReader {
