@@ -20,7 +20,8 @@
  * snapshot an upperdir over its parent's full rootfs, a base its own upperdir); then every
  * chain step keeps to the overlay profile (no 0:0 char devices, no mixed link groups), so the
  * two workspaces must give identical blobs. A seed whose upperdirs would not show a snapshot's
- * hard links (`relinkedOutsideUpperdir`) stays native only.
+ * hard links (`relinkedOutsideUpperdir`), or where a directory has a capability in one snapshot
+ * and none in another (`directoryCapabilityLost`), stays native only.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -31,6 +32,7 @@ import { randomPair } from "./randomTrees";
 import { Rng } from "./rng";
 import { TreeEditor } from "./treeEditor";
 import {
+    CAPABILITY_XATTR,
     type Tree,
     ancestorsOf,
     cloneTree,
@@ -165,7 +167,33 @@ function buildSnapshots(seed: number, rng: Rng, log: string[]): Snapshots {
         log.push(`native only: hard links change without a copy-up in the upperdir (${unfaithful.join(", ")})`);
         return { overlay: false, snapshots: snapshots.map((s) => ({ ...s, upperdir: null })), f };
     }
+    const capped = overlay ? directoryCapabilityLost(snapshots) : [];
+    if (capped.length > 0) {
+        log.push(`native only: a directory has a capability in one snapshot and none in another (${capped.map(showPath).join(", ")})`);
+        return { overlay: false, snapshots: snapshots.map((s) => ({ ...s, upperdir: null })), f };
+    }
     return { overlay, snapshots, f };
+}
+
+/**
+ * Directories that carry security.capability in one snapshot and none in another. Stacked by a
+ * Merge (or a Diff over one), such a directory legitimately differs between the snapshotters:
+ * native views are layers applied in order, which set xattrs and never remove one (containerd's
+ * Apply, BuildKit's diffapply), so the capability below stays; an overlay mount shows the top
+ * directory's xattrs alone. So the two workspaces would not give the same blobs.
+ */
+function directoryCapabilityLost(snapshots: readonly SnapshotModel[]): string[] {
+    const seen = new Map<string, { capped: boolean; bare: boolean }>();
+    for (const s of snapshots) {
+        for (const [p, inode] of s.tree) {
+            if (p === "" || inode.kind !== "dir") continue;
+            const v = seen.get(p) ?? { capped: false, bare: false };
+            if (inode.xattrs.has(CAPABILITY_XATTR)) v.capped = true;
+            else v.bare = true;
+            seen.set(p, v);
+        }
+    }
+    return [...seen].filter(([, v]) => v.capped && v.bare).map(([p]) => p);
 }
 
 /**
