@@ -73,6 +73,11 @@ async function readJournals(dir: string): Promise<Array<{ file: string; journal:
     return out;
 }
 
+/** Whether `name` under snapshots/ is ref `id`'s snapshot directory or its build directory. */
+export function isSnapshotDirOf(name: string, id: string): boolean {
+    return name === id || name.startsWith(`.${id}.tmp-`);
+}
+
 /** Store lock held. Rolls back the journals of dead imports into `root`; returns the ids rolled back. */
 async function rollBackLocked(store: ContentStore, root: string): Promise<string[]> {
     const rolled: string[] = [];
@@ -89,7 +94,7 @@ async function rollBackLocked(store: ContentStore, root: string): Promise<string
         const isDir = await fsp.lstat(snapDir).then((st) => st.isDirectory(), () => false);
         const names = isDir ? await fsp.readdir(snapDir).catch(() => [] as string[]) : [];
         for (const id of journal.refs.filter((r) => !ws.ids.has(r))) {
-            for (const n of names.filter((n) => n === id || n.startsWith(`.${id}.tmp-`))) {
+            for (const n of names.filter((n) => isSnapshotDirOf(n, id))) {
                 if (ws.snapshots.has(path.join("snapshots", n))) continue; // another ref's
                 await removeTree(path.join(snapDir, n));
             }

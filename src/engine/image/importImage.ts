@@ -16,7 +16,7 @@ import { existsSync, promises as fsp, readFileSync, realpathSync } from "node:fs
 import * as path from "node:path";
 import { WHITEOUT_EPOCH, type WhiteoutTime } from "../archive/whiteoutTime";
 import { LABEL_UNCOMPRESSED } from "../cache/labels";
-import { beginImport, endImport } from "../cache/importJournal";
+import { beginImport, endImport, isSnapshotDirOf } from "../cache/importJournal";
 import { openBlobChain, type RefReport, WorkspaceEngine } from "../cache/workspaceEngine";
 import { type CompressionType, detectCompression, fromMediaType, MediaTypeDockerSchema2Layer, MediaTypeDockerSchema2LayerGzip, MediaTypeDockerSchema2LayerZstd, openDecoded } from "../compression";
 import { readToc } from "../compression/estargz/tocReader";
@@ -178,7 +178,7 @@ async function importResolved(img: ResolvedImage, files: Awaited<ReturnType<type
 /** Whether a snapshot directory (or its build directory) of one of `ids` is still there. */
 async function leftovers(snapDir: string, ids: readonly string[]): Promise<boolean> {
     const names = await fsp.readdir(snapDir).catch(() => [] as string[]);
-    return names.some((n) => ids.some((id) => n === id || n.startsWith(`.${id}.tmp-`)));
+    return names.some((n) => ids.some((id) => isSnapshotDirOf(n, id)));
 }
 
 interface Target {

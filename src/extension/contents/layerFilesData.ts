@@ -5,6 +5,7 @@
  */
 import type { LayerEntry } from "../../engine";
 import { formatBytes } from "../tree/format";
+import { rowId } from "../tree/treeData";
 import type { ContentsService } from "./contentsService";
 import { type LayerLocation, type LayerView, sourceKey } from "./layerUri";
 
@@ -95,7 +96,7 @@ export class LayerFilesData {
         // Folders first, as the Explorer lists them; names keep the engine's byte order.
         out.sort((a, b) => Number(b.entry.type === "dir") - Number(a.entry.type === "dir"));
         if (out.length === 0 && node.type === "browse") {
-            return [{ type: "message", key: JSON.stringify(["empty", root.source, root.ref, root.view]), message: root.view === "layer" ? "this layer changes nothing" : "this view is empty", severity: "info" }];
+            return [{ type: "message", key: rowId("empty", root.source, root.ref, root.view), message: root.view === "layer" ? "this layer changes nothing" : "this view is empty", severity: "info" }];
         }
         return out;
     }
@@ -125,9 +126,9 @@ export function locationOf(root: BrowseRootNode, path: string): LayerLocation {
     return { source: sourceKey(root.source), ref: root.ref, view: root.view, path };
 }
 
-/** Row ids as JSON arrays, kind first: unambiguous whatever a ref id or path holds. */
+/** Row ids as the Refs tree makes them (`rowId`): unambiguous whatever a ref id or path holds. */
 function rootId(root: BrowseRootNode): string {
-    return JSON.stringify(["root", root.source, root.ref, root.view]);
+    return rowId("root", root.source, root.ref, root.view);
 }
 
 function browseRow(root: BrowseRootNode): FilesRow {
@@ -190,7 +191,7 @@ function entryRow(node: EntryNode): FilesRow {
           ? { command: OPEN_FILE_COMMAND, title: "Open File", arguments: [node] }
           : undefined;
     return {
-        id: JSON.stringify(["entry", node.root.source, node.root.ref, node.root.view, e.path]),
+        id: rowId("entry", node.root.source, node.root.ref, node.root.view, e.path),
         label: e.name,
         description: entryDescription(e),
         tooltip: entryTooltip(e),
